@@ -1,0 +1,1 @@
+"""Sub-commands of the ``circuitlearn`` CLI (see :mod:`circuitlearn.cli`)."""

@@ -1,0 +1,45 @@
+"""``circuitlearn simulate NETLIST``: DC operating point of a netlist."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from ..netlist import load
+from ..solver import OperatingPoint, solve
+
+HELP = "solve the DC operating point of a SPICE netlist and print node voltages and currents"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("netlist", help="SPICE netlist file (R, V, I, X, .param, .subckt ...)")
+    parser.add_argument("--json", action="store_true",
+                        help='print {"node_voltages": {...}, "source_currents": {...}} as JSON')
+    parser.add_argument("--resistors", action="store_true",
+                        help="also print each resistor's current (A) and dissipated power (W)")
+
+
+def run(args: argparse.Namespace) -> int:
+    op = solve(load(args.netlist))
+    if args.json:
+        print(json.dumps(op.to_dict(), indent=2))
+    else:
+        print(format_table(op, resistors=args.resistors))
+    return 0
+
+
+def format_table(op: OperatingPoint, *, resistors: bool = False) -> str:
+    """Human-readable tables of node voltages, source currents (and resistors)."""
+    data = op.to_dict()
+    lines = [f"* {op.circuit.title}" if op.circuit.title else "",
+             f"{'node':<24} {'voltage (V)':>16}"]
+    lines += [f"{n:<24} {v:>16.9g}" for n, v in data["node_voltages"].items()]
+    if data["source_currents"]:
+        lines += ["", f"{'source':<24} {'current (A)':>16}"]
+        lines += [f"{n:<24} {i:>16.9g}" for n, i in data["source_currents"].items()]
+    if resistors:
+        lines += ["", f"{'resistor':<24} {'current (A)':>16} {'power (W)':>16}"]
+        rows = zip(op.circuit.resistor_names, op.resistor_currents(), op.resistor_power(),
+                   strict=True)
+        lines += [f"{n:<24} {i:>16.9g} {p:>16.9g}" for n, i, p in rows]
+    return "\n".join(line for i, line in enumerate(lines) if line or i > 0)

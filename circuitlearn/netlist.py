@@ -1,0 +1,194 @@
+"""SPICE netlists in and out: the subset of ngspice syntax for linear R/V/I circuits.
+
+Reading (:func:`load`, :func:`parse`)
+    Element cards ``R``, ``V``, ``I`` and ``X`` (subcircuit instances); directives
+    ``.param``, ``.func``, ``.subckt``/``.ends`` (nested, with parameters),
+    ``.include``, ``.lib``, ``.global``, ``.model NAME R (r=...)``, ``.temp``.
+    Analysis and output directives (``.op .dc .tran .ac .print .plot .save
+    .options .meas`` ...) and ``.control`` blocks are accepted and ignored: the
+    circuit is solved for its DC operating point (``.op`` semantics). See
+    :mod:`circuitlearn.netlist_lines` for comments, continuations and tokens, and
+    :mod:`circuitlearn.netlist_scope` for parameter scoping.
+Writing (:func:`write`)
+    A flat netlist that ngspice runs unchanged, with ``parse(write(c)) == c``.
+
+Every problem raises :class:`~circuitlearn.errors.NetlistError` naming the file,
+the line and the element.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections import ChainMap
+from pathlib import Path
+
+from .circuit import Circuit
+from .errors import NetlistError
+from .netlist_elements import NOMINAL_TEMPERATURE, CircuitBuilder, Level, expand
+from .netlist_lines import Line, logical_lines, read_file, tokenize
+from .netlist_scope import (
+    Block,
+    Definition,
+    Model,
+    Scope,
+    Subckt,
+    function_definition,
+    split_assignments,
+)
+
+IGNORED_DIRECTIVES = frozenset(
+    ".op .dc .tran .ac .tf .noise .sens .pz .disto .four .print .plot .probe .save .width "
+    ".options .option .opt .meas .measure .nodeset .ic .csparam .step .title .backanno "
+    ".lprint .lplot".split()
+)
+
+__all__ = ["load", "parse", "write", "write_file"]
+
+
+def load(path: str | os.PathLike[str]) -> Circuit:
+    """Read the netlist file at ``path`` (includes resolve relative to its folder)."""
+    path = Path(path)
+    return parse(read_file(path), str(path))
+
+
+def parse(text: str, path: str = "<string>") -> Circuit:
+    """Parse netlist ``text``; ``path`` names it in errors and anchors ``.include``."""
+    title, lines = logical_lines(text, path)
+    block = scan_block(lines)
+    if not block.elements:
+        raise NetlistError(path, 1, "the netlist defines no elements")
+    scope = Scope(block.params, {}, block.functions)
+    table: ChainMap = ChainMap({})
+    models = ChainMap(block.models)
+    table.maps[0].update({n: (s, scope, table, models) for n, s in block.subckts.items()})
+    level = Level(block=block, scope=scope, prefix="", ports={},
+                  global_nodes=frozenset(block.global_nodes), subckts=table, models=models,
+                  stack=(), temperature=block.temperature or NOMINAL_TEMPERATURE)
+    builder = CircuitBuilder()
+    expand(level, builder, scan_block)
+    return builder.build(title)
+
+
+def scan_block(lines: list[Line]) -> Block:
+    """Sort the cards of one level into elements, parameters, models and subcircuits."""
+    block = Block()
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        word = line.text.split(None, 1)[0].lower()
+        if word == ".subckt":
+            end = _matching_ends(lines, i)
+            sub = _subckt_header(line, lines[i + 1:end])
+            block.subckts[sub.name] = sub
+            i = end + 1
+            continue
+        _directive(block, line, word) if word.startswith(".") else block.elements.append(line)
+        i += 1
+    return block
+
+
+def _directive(block: Block, line: Line, word: str) -> None:
+    rest = line.text.split(None, 1)[1] if " " in line.text.strip() else ""
+    if word == ".param":
+        _param_line(block, line, rest)
+    elif word == ".func":
+        func = function_definition(rest, line)
+        if func is None:
+            raise line.error(f"malformed .func {rest!r}")
+        block.functions[func[0]] = func[1]
+    elif word == ".model":
+        _model_line(block, line)
+    elif word == ".global":
+        block.global_nodes.update(t.text.lower() for t in tokenize(line)[1:])
+    elif word == ".temp":
+        block.temperature = Scope(block.params, {}, block.functions).value(
+            tokenize(line)[1], line, what="temperature")
+    elif word == ".ends":
+        raise line.error(".ends without a matching .subckt")
+    elif word not in IGNORED_DIRECTIVES:
+        raise line.error(f"unsupported directive {word}")
+
+
+def _param_line(block: Block, line: Line, rest: str) -> None:
+    func = function_definition(rest, line) if "(" in rest.split("=", 1)[0] else None
+    if func is not None:
+        block.functions[func[0]] = func[1]
+        return
+    positional, pairs = split_assignments(tokenize(Line(rest, line.path, line.number)), line)
+    if positional or not pairs:
+        raise line.error(f".param expects name=value pairs, got {rest!r}")
+    for name, token in pairs.items():
+        block.params[name] = Definition(token, line)
+
+
+def _model_line(block: Block, line: Line) -> None:
+    tokens = tokenize(line)
+    if len(tokens) < 3:
+        raise line.error(".model needs a name and a type")
+    _, pairs = split_assignments(tokens[3:], line)
+    name, kind = tokens[1].text.lower(), tokens[2].text.lower()
+    block.models[name] = Model(name, kind, pairs, line)
+
+
+def _matching_ends(lines: list[Line], start: int) -> int:
+    depth = 0
+    for j in range(start, len(lines)):
+        word = lines[j].text.split(None, 1)[0].lower()
+        depth += (word == ".subckt") - (word == ".ends")
+        if depth == 0:
+            return j
+    raise lines[start].error(".subckt without a matching .ends")
+
+
+def _subckt_header(line: Line, body: list[Line]) -> Subckt:
+    positional, pairs = split_assignments(tokenize(line)[1:], line)
+    if not positional:
+        raise line.error(".subckt needs a name")
+    name = positional[0].text.lower()
+    ports = tuple(t.text.lower() for t in positional[1:])
+    defaults = {k: Definition(tok, line) for k, tok in pairs.items()}
+    return Subckt(name, ports, defaults, body, line)
+
+
+# ------------------------------------------------------------------ writing
+def _resistance_text(k: float) -> str:
+    """Shortest decimal resistance ``R`` with ``1.0 / float(R) == k`` exactly (when such
+    an ``R`` lies within a few ulps of ``1 / k``), so that conductances round-trip."""
+    r = 1.0 / k
+    candidates = [r]
+    up = down = r
+    for _ in range(4):
+        up, down = math.nextafter(up, math.inf), math.nextafter(down, -math.inf)
+        candidates += [up, down]
+    for cand in candidates:
+        if 1.0 / cand == k:
+            return repr(cand)
+    return repr(r)
+
+
+def write(circuit: Circuit) -> str:
+    """Flat netlist text for ``circuit`` that ngspice runs unchanged (``.op`` analysis).
+
+    Resistors are written with the resistance ``1/k`` chosen so that reading the file
+    back recovers ``k`` bit for bit; sources with ``DC`` values.
+    """
+    nodes = circuit.nodes
+    title = " ".join(circuit.title.split()) or "circuitlearn netlist"
+    out = [title]
+    for name, (a, b), k in zip(circuit.resistor_names, circuit.resistor_edges.tolist(),
+                               circuit.conductance.tolist(), strict=True):
+        out.append(f"{name} {nodes[a]} {nodes[b]} {_resistance_text(k)}")
+    for names, edges, values in ((circuit.vsource_names, circuit.vsource_edges,
+                                  circuit.vsource_values),
+                                 (circuit.isource_names, circuit.isource_edges,
+                                  circuit.isource_values)):
+        for name, (a, b), v in zip(names, edges.tolist(), values.tolist(), strict=True):
+            out.append(f"{name} {nodes[a]} {nodes[b]} dc {v!r}")
+    out += [".op", ".end", ""]
+    return "\n".join(out)
+
+
+def write_file(circuit: Circuit, path: str | os.PathLike[str]) -> None:
+    """Write :func:`write`'s netlist to ``path``."""
+    Path(path).write_text(write(circuit), encoding="utf-8")

@@ -1,0 +1,166 @@
+r"""DC operating point of linear R/V/I circuits.
+
+Kirchhoff's current law at every node ``n`` reads
+
+.. math:: (L V)_n + \sum_s A_{sn} i_s = b_n ,
+
+with ``L`` the weighted Laplacian (:mod:`circuitlearn.laplacian`), ``A`` the voltage
+source incidence (``+1`` at ``n+``, ``-1`` at ``n-``), ``i_s`` the source currents
+(from ``n+`` through the source to ``n-``) and ``b_n`` the current injected into
+``n`` by current sources. Each voltage source adds ``(A V)_s = E_s``.
+
+Fast path
+    When every voltage source hangs in a source tree rooted at ground and every
+    conductance is positive, the source nodes are Dirichlet nodes and the free
+    potentials solve the SPD system ``L_ff V_f = b_f - L_fd V_d`` (Cholesky);
+    source currents then follow from KCL at the source nodes.
+General path
+    Otherwise (floating or series-floating sources, negative resistances) the full
+    modified-nodal-analysis system with ground removed is solved by sparse LU.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from .circuit import Circuit
+from .errors import TopologyError
+from .factor import Factorization, SingularMatrixError
+from .laplacian import BlockLaplacian, incidence_matrix, laplacian
+from .topology import check_topology, grounded_source_potentials
+
+
+@dataclass(frozen=True, eq=False)
+class OperatingPoint:
+    """DC solution of a circuit.
+
+    Attributes
+    ----------
+    circuit : Circuit
+    node_voltages : ndarray, shape (N,)
+        Node potentials in volts, ``node_voltages[0] == 0`` (ground).
+    source_currents : ndarray, shape (S,)
+        Voltage-source currents in amperes, SPICE sign: from ``n+`` through the
+        source to ``n-`` (a source delivering power has a negative current).
+    method : str
+        ``"dirichlet"`` (fast SPD path) or ``"mna"`` (general path).
+    """
+
+    circuit: Circuit
+    node_voltages: np.ndarray
+    source_currents: np.ndarray
+    method: str
+
+    def voltage(self, node: str) -> float:
+        """Potential of ``node`` (V)."""
+        return float(self.node_voltages[self.circuit.node_index(node)])
+
+    def resistor_voltages(self) -> np.ndarray:
+        """Drops ``dV_e = V(n+) - V(n-)`` across each resistor (V), shape (E,)."""
+        e = self.circuit.resistor_edges
+        return self.node_voltages[e[:, 0]] - self.node_voltages[e[:, 1]]
+
+    def resistor_currents(self) -> np.ndarray:
+        """Currents ``k_e dV_e`` from ``n+`` to ``n-`` through each resistor (A)."""
+        return self.circuit.conductance * self.resistor_voltages()
+
+    def resistor_power(self) -> np.ndarray:
+        """Dissipated power ``k_e dV_e^2`` in each resistor (W)."""
+        return self.circuit.conductance * self.resistor_voltages() ** 2
+
+    def kcl_residual(self) -> np.ndarray:
+        """KCL residual ``L V + A^T i - b`` at every non-ground node (A)."""
+        c = self.circuit
+        lv = laplacian(c.resistor_edges, c.conductance, c.num_nodes) @ self.node_voltages
+        at_i = incidence_matrix(c.vsource_edges, c.num_nodes).T @ self.source_currents
+        return (lv + at_i - _injections(c))[1:]
+
+    def to_dict(self) -> dict[str, dict[str, float]]:
+        """``{"node_voltages": {node: V}, "source_currents": {source: A}}`` with
+        lower-case names, ground omitted (the schema of ngspice reference files)."""
+        c = self.circuit
+        return {
+            "node_voltages": {n: float(v) for n, v in
+                              zip(c.nodes[1:], self.node_voltages[1:], strict=True)},
+            "source_currents": {n: float(i) for n, i in
+                                zip(c.vsource_names, self.source_currents, strict=True)},
+        }
+
+
+def _injections(circuit: Circuit) -> np.ndarray:
+    """Current ``b_n`` injected into each node by current sources (A)."""
+    b = np.zeros(circuit.num_nodes)
+    e = circuit.isource_edges
+    np.add.at(b, e[:, 0], -circuit.isource_values)
+    np.add.at(b, e[:, 1], circuit.isource_values)
+    return b
+
+
+def solve(circuit: Circuit, *, backend: str | None = None) -> OperatingPoint:
+    """DC operating point of ``circuit``.
+
+    Parameters
+    ----------
+    circuit : Circuit
+    backend : str, optional
+        Factorization backend for the fast path (see :mod:`circuitlearn.factor`).
+
+    Raises
+    ------
+    TopologyError
+        If the operating point is not unique (floating node, current-source cut
+        set, voltage-source loop or short, singular network).
+    """
+    check_topology(circuit)
+    fixed = grounded_source_potentials(circuit)
+    if fixed is not None and np.all(circuit.conductance > 0):
+        return _solve_dirichlet(circuit, fixed, backend)
+    return _solve_mna(circuit)
+
+
+def _solve_dirichlet(circuit: Circuit, fixed: dict[int, float],
+                     backend: str | None) -> OperatingPoint:
+    idx = np.fromiter(fixed.keys(), np.int64, len(fixed))
+    blocks = BlockLaplacian(circuit.resistor_edges, circuit.num_nodes, idx)
+    k = circuit.conductance
+    v = np.zeros(circuit.num_nodes)
+    v[idx] = np.fromiter(fixed.values(), float, len(fixed))
+    b = _injections(circuit)
+    rhs = b[blocks.free] - blocks.fd(k) @ v[blocks.fixed]
+    try:
+        v[blocks.free] = Factorization(blocks.ff(k), spd=True, backend=backend).solve(rhs)
+    except SingularMatrixError as exc:  # pragma: no cover - excluded by topology checks
+        raise TopologyError(f"singular conductance matrix: {exc}") from None
+    return OperatingPoint(circuit, v, _source_currents(circuit, v, b), "dirichlet")
+
+
+def _source_currents(circuit: Circuit, v: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Solve KCL ``A^T i = b - L V`` at the source nodes (a tree: square system)."""
+    s = len(circuit.vsource_names)
+    if s == 0:
+        return np.zeros(0)
+    residual = b - laplacian(circuit.resistor_edges, circuit.conductance,
+                             circuit.num_nodes) @ v
+    at = incidence_matrix(circuit.vsource_edges, circuit.num_nodes).T.tocsr()
+    nodes = np.unique(circuit.vsource_edges)
+    nodes = nodes[nodes != 0]
+    return Factorization(at[nodes], spd=False).solve(residual[nodes])
+
+
+def _solve_mna(circuit: Circuit) -> OperatingPoint:
+    n, s = circuit.num_nodes, len(circuit.vsource_names)
+    lap = laplacian(circuit.resistor_edges, circuit.conductance, n)[1:, 1:]
+    a = incidence_matrix(circuit.vsource_edges, n)[:, 1:]
+    system = sp.bmat([[lap, a.T], [a, None]], format="csc") if s else lap.tocsc()
+    rhs = np.concatenate([_injections(circuit)[1:], circuit.vsource_values])
+    try:
+        x = Factorization(system, spd=False).solve(rhs)
+    except SingularMatrixError as exc:
+        raise TopologyError(
+            "singular circuit matrix: the operating point is not unique (for instance "
+            f"positive and negative resistances that cancel) [{exc}]") from None
+    v = np.concatenate([[0.0], x[: n - 1]])
+    return OperatingPoint(circuit, v, x[n - 1:], "mna")
