@@ -159,8 +159,11 @@ def _solve_mna(circuit: Circuit) -> OperatingPoint:
     try:
         x = Factorization(system, spd=False).solve(rhs)
     except SingularMatrixError as exc:
+        negative = [f"{circuit.origins.get(n, '?')}: {n}" for n, k in
+                    zip(circuit.resistor_names, circuit.conductance, strict=True) if k < 0]
+        hint = f"; negative resistors: {', '.join(negative[:8])}" if negative else ""
         raise TopologyError(
             "singular circuit matrix: the operating point is not unique (for instance "
-            f"positive and negative resistances that cancel) [{exc}]") from None
+            f"positive and negative resistances that cancel) [{exc}]{hint}") from None
     v = np.concatenate([[0.0], x[: n - 1]])
     return OperatingPoint(circuit, v, x[n - 1:], "mna")

@@ -56,8 +56,8 @@ def check_voltage_sources(circuit: Circuit) -> None:
             loop = _source_path(circuit, s, a, b)
             raise TopologyError(
                 f"{_where(circuit, name)}{name}: voltage sources {_names(loop)} form a loop "
-                f"through nodes {circuit.nodes[a]} and {circuit.nodes[b]}; the loop's KVL "
-                "fixes no source current", (circuit.nodes[a], circuit.nodes[b]), tuple(loop))
+                f"through nodes {circuit.nodes[a]} and {circuit.nodes[b]}: their KVL either "
+                "contradicts itself or leaves the loop current undetermined", (circuit.nodes[a], circuit.nodes[b]), tuple(loop))
         parent[ra] = rb
 
 
