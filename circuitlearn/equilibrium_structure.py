@@ -1,0 +1,212 @@
+r"""Conductance-independent structure of a learning problem.
+
+Voltage sources form a forest (checked by :mod:`circuitlearn.topology`). Every tree
+of that forest is contracted onto one *representative* node: ground for the tree
+that contains ground, its lowest-index node otherwise (a floating source tree). Node
+potentials are then
+
+.. math:: V = P\,V_r + Q\,s_v ,
+
+with ``V_r`` the potentials of the free representatives, ``P`` (N x F) the 0/1 map
+from a node to its representative, ``Q`` (N x S_v) the signed sums of source values
+along each node's path to its representative and ``s_v`` the source values (V).
+KCL summed over each contracted tree gives the reduced SPD system
+
+.. math:: L_r V_r = P^\top (b - L\,Q\,s_v), \qquad L_r = P^\top L P ,
+
+where ``L = B^T diag(k) B`` and ``b`` the currents injected by current sources (A).
+``L_r`` is the Laplacian of the contracted graph with its Dirichlet node (ground)
+removed; for grounded sources it is exactly the free-free block ``L_ff``.
+
+The sources enter through one *drive vector* ``u = [x, 1]`` per example: column
+``j < n_in`` of the drive maps is input source ``j`` at unit value, the last column
+holds every other source at its netlist value (the constant bias).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+from .circuit import Circuit
+from .errors import CircuitLearnError
+from .laplacian import BlockLaplacian, incidence_matrix
+
+
+class ProblemError(CircuitLearnError):
+    """A learning problem that cannot be set up or solved (unknown source or node,
+    an output held by voltage sources, dependent outputs, a singular network)."""
+
+
+def source_forest(num_nodes: int, vsource_edges: np.ndarray) -> tuple[np.ndarray, sp.csr_matrix]:
+    """Representatives and offset map of the voltage-source forest.
+
+    Parameters
+    ----------
+    num_nodes : int
+        ``N``, ground (index 0) included.
+    vsource_edges : ndarray of int, shape (S_v, 2)
+        ``(n+, n-)`` of each voltage source; ``V(n+) - V(n-) = s``. Must be a forest.
+
+    Returns
+    -------
+    rep : ndarray of int, shape (N,)
+        Representative node of each node (itself when no source touches it).
+    offsets : csr_matrix, shape (N, S_v)
+        ``Q`` with ``V_n - V_rep(n) = (Q s_v)_n`` (dimensionless, entries +-1).
+    """
+    n, s = num_nodes, len(vsource_edges)
+    rep = np.arange(n)
+    if s == 0:
+        return rep, sp.csr_matrix((n, 0))
+    a, b = vsource_edges[:, 0], vsource_edges[:, 1]
+    graph = sp.coo_matrix((np.ones(s), (a, b)), shape=(n, n))
+    _, label = connected_components(graph, directed=False)
+    root = np.full(label.max() + 1, n)
+    np.minimum.at(root, label, np.arange(n))  # ground (index 0) roots its own tree
+    rep = root[label]
+    rows = _tree_offsets(n, a.tolist(), b.tolist(), np.unique(rep[np.unique(vsource_edges)]))
+    r, c, v = zip(*rows, strict=True) if rows else ((), (), ())
+    return rep, sp.csr_matrix((v, (r, c)), shape=(n, s))
+
+
+def _tree_offsets(n: int, a: list[int], b: list[int], roots: np.ndarray) -> list[tuple]:
+    """Breadth-first walk of each source tree: ``(node, source, sign)`` triples of ``Q``.
+
+    Structural, run once per problem (a loop over sources, not over edges).
+    """
+    adj: dict[int, list[tuple[int, int, float]]] = {}
+    for s, (p, m) in enumerate(zip(a, b, strict=True)):
+        adj.setdefault(p, []).append((m, s, -1.0))  # V(n-) = V(n+) - s
+        adj.setdefault(m, []).append((p, s, +1.0))  # V(n+) = V(n-) + s
+    offset: dict[int, dict[int, float]] = {}
+    for root in roots.tolist():
+        offset[root] = {}
+        queue = deque([root])
+        while queue:
+            node = queue.popleft()
+            for other, s, sign in adj.get(node, ()):
+                if other not in offset:
+                    offset[other] = {**offset[node], s: sign}
+                    queue.append(other)
+    return [(node, s, sign) for node, terms in offset.items() for s, sign in terms.items()]
+
+
+@dataclass(frozen=True, eq=False)
+class ProblemStructure:
+    """Matrices of a learning problem that do not depend on the conductances.
+
+    Attributes
+    ----------
+    incidence : csr_matrix, shape (E, N)
+        ``B``: edge drops ``dV = B V`` (V).
+    blocks : BlockLaplacian
+        Blocks of the contracted Laplacian; ``blocks.ff(k)`` is ``L_r`` (S).
+    gather : csr_matrix, shape (N, F)
+        ``P`` restricted to free representatives.
+    drive_nodes : csr_matrix, shape (N, n_in + 1)
+        Potential offsets ``Q s_v`` per unit input and for the bias (V per unit).
+    drive_drops : csr_matrix, shape (E, n_in + 1)
+        ``B @ drive_nodes``.
+    drive_currents : csr_matrix, shape (N, n_in + 1)
+        Currents injected by current sources per unit input and for the bias (A).
+    out_pos, out_neg : ndarray of int, shape (n_out,)
+        Output node pairs: output ``o`` is ``V[out_pos[o]] - V[out_neg[o]]``.
+    out_free : ndarray, shape (F, n_out)
+        ``(C P)^T`` on free representatives: KCL right-hand side of a unit current
+        injected into each output port.
+    """
+
+    incidence: sp.csr_matrix
+    blocks: BlockLaplacian
+    gather: sp.csr_matrix
+    drive_nodes: sp.csr_matrix
+    drive_drops: sp.csr_matrix
+    drive_currents: sp.csr_matrix
+    out_pos: np.ndarray
+    out_neg: np.ndarray
+    out_free: np.ndarray
+
+    @classmethod
+    def build(cls, circuit: Circuit, inputs: Sequence[str],
+              outputs: Sequence[tuple[int, int]]) -> ProblemStructure:
+        """Assemble the structure of ``circuit`` with input sources ``inputs`` (names)
+        and output node pairs ``outputs``."""
+        n = circuit.num_nodes
+        rep, offsets = source_forest(n, circuit.vsource_edges)
+        free = np.flatnonzero((rep == np.arange(n)) & (np.arange(n) != 0))
+        blocks = BlockLaplacian(rep[circuit.resistor_edges], n, np.setdiff1d(np.arange(n), free))
+        col = np.full(n, -1)
+        col[free] = np.arange(len(free))
+        hit = col[rep] >= 0
+        gather = sp.csr_matrix((np.ones(hit.sum()), (np.flatnonzero(hit), col[rep[hit]])),
+                               shape=(n, len(free)))
+        sel_v, sel_i = _drive_selection(circuit, inputs)
+        incidence = incidence_matrix(circuit.resistor_edges, n)
+        drive_nodes = (offsets @ sel_v).tocsr()
+        pos = np.array([p for p, _ in outputs], np.int64)
+        neg = np.array([m for _, m in outputs], np.int64)
+        c_t = sp.csr_matrix((np.r_[np.ones(len(pos)), -np.ones(len(neg))],
+                             (np.r_[pos, neg], np.r_[np.arange(len(pos)), np.arange(len(neg))])),
+                            shape=(n, len(pos)))
+        return cls(incidence, blocks, gather, drive_nodes, (incidence @ drive_nodes).tocsr(),
+                   (_injection_matrix(circuit) @ sel_i).tocsr(), pos, neg,
+                   np.asarray((gather.T @ c_t).todense()))
+
+    @property
+    def num_free(self) -> int:
+        """Number ``F`` of unknown potentials (free representatives)."""
+        return self.gather.shape[1]
+
+    def forcing(self, k: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """Right-hand side ``P^T (b - L Q s_v)`` of the reduced KCL (A), shape (F, c).
+
+        ``u`` (n_in + 1, c) holds one drive vector ``[x, 1]`` per column.
+        """
+        drops = self.drive_drops @ u
+        currents = self.drive_currents @ u - self.incidence.T @ (k[:, None] * drops)
+        return np.asarray(self.gather.T @ currents)
+
+    def potentials(self, v_free: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """Node potentials ``V = P V_r + Q s_v`` (V), shape (N, c)."""
+        return np.asarray(self.gather @ v_free + self.drive_nodes @ u)
+
+    def output_ranks_ok(self) -> bool:
+        """True when the outputs can be clamped independently (``C P`` has full row
+        rank on the free representatives)."""
+        touched = np.flatnonzero(np.any(self.out_free != 0, axis=1))
+        sub = self.out_free[touched]
+        n_out = self.out_free.shape[1]
+        return n_out == 0 or (sub.size > 0 and np.linalg.matrix_rank(sub) == n_out)
+
+
+def _injection_matrix(circuit: Circuit) -> sp.csr_matrix:
+    """``J`` (N x S_i): a unit current source injects -1 A into n+ and +1 A into n-."""
+    e = circuit.isource_edges
+    s = np.arange(len(e))
+    vals = np.r_[-np.ones(len(e)), np.ones(len(e))]
+    return sp.csr_matrix((vals, (np.r_[e[:, 0], e[:, 1]], np.r_[s, s])),
+                         shape=(circuit.num_nodes, len(e)))
+
+
+def _drive_selection(circuit: Circuit, inputs: Sequence[str]) -> tuple[sp.csr_matrix, ...]:
+    """Source values per drive column: unit input ``j`` in column ``j``, the other
+    sources at their netlist values in the last column (V for ``sel_v``, A for ``sel_i``)."""
+    m = len(inputs) + 1
+    sel = {"v": np.zeros((len(circuit.vsource_names), m)),
+           "i": np.zeros((len(circuit.isource_names), m))}
+    sel["v"][:, -1] = circuit.vsource_values
+    sel["i"][:, -1] = circuit.isource_values
+    index = {("v", n): i for i, n in enumerate(circuit.vsource_names)}
+    index.update({("i", n): i for i, n in enumerate(circuit.isource_names)})
+    for j, name in enumerate(inputs):
+        kind = "v" if ("v", name) in index else "i"
+        row = index[(kind, name)]
+        sel[kind][row, -1] = 0.0
+        sel[kind][row, j] = 1.0
+    return sp.csr_matrix(sel["v"]), sp.csr_matrix(sel["i"])
