@@ -57,7 +57,8 @@ def check_voltage_sources(circuit: Circuit) -> None:
             raise TopologyError(
                 f"{_where(circuit, name)}{name}: voltage sources {_names(loop)} form a loop "
                 f"through nodes {circuit.nodes[a]} and {circuit.nodes[b]}: their KVL either "
-                "contradicts itself or leaves the loop current undetermined", (circuit.nodes[a], circuit.nodes[b]), tuple(loop))
+                "contradicts itself or leaves the loop current undetermined",
+                (circuit.nodes[a], circuit.nodes[b]), tuple(loop))
         parent[ra] = rb
 
 

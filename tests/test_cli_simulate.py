@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
 from circuitlearn.cli import main
-from conftest import REPO
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def test_simulate_json_schema(capsys):
