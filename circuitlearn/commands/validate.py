@@ -1,0 +1,46 @@
+"""``circuitlearn validate NETLIST|EXPERIMENT``: cross-check against ngspice."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+HELP = ("re-solve a netlist (or an experiment's free, clamped and nudged states) with "
+        "ngspice and compare node by node")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("target", help="SPICE netlist, or experiment file (.toml)")
+    parser.add_argument("--backend", choices=("auto", "pyspice", "batch"), default="auto",
+                        help="ngspice shared library (PySpice), ngspice -b, or auto "
+                             "(PySpice if usable, else batch)")
+    parser.add_argument("--rtol", type=float, default=1e-9,
+                        help="tolerance relative to max(1, |value|) (default 1e-9)")
+    parser.add_argument("--samples", type=int, default=4,
+                        help="experiments: training examples checked per state (default 4)")
+    parser.add_argument("--run", metavar="DIR",
+                        help="experiments: run folder whose checkpoint is also checked "
+                             "(default: the experiment's output folder, if it has one)")
+    parser.add_argument("--method", choices=("op", "superposition"), default="op",
+                        help="experiments: one ngspice op per example, or superposition of "
+                             "a few (faster for large networks)")
+    parser.add_argument("--limit", type=int, default=20,
+                        help="worst nodes and sources listed per circuit (default 20)")
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..validate import validate_netlist
+
+    if args.target.lower().endswith(".toml"):
+        from ..validate_states import validate_experiment
+
+        report = validate_experiment(args.target, backend=args.backend, rtol=args.rtol,
+                                     run=args.run, samples=args.samples, method=args.method)
+    else:
+        report = validate_netlist(args.target, backend=args.backend, rtol=args.rtol)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        print(report.format(limit=args.limit))
+    return 0 if report.passed else 1
