@@ -233,10 +233,17 @@ class Run:
             "factorization_backend": _backend(self.setup),
             "trainable_edges": int(self.setup.mask.sum()),
             "conductance_range": [float(np.min(last.k)), float(np.max(last.k))],
+            "bounds": [_finite_or_none(np.min(self.setup.bounds.lower)),
+                       _finite_or_none(np.max(self.setup.bounds.upper))],
             "dataset": {k: v for k, v in self.setup.dataset.info.items()
                         if k != "teacher_conductance"},
             "config": self.exp.config,
         }
+
+
+def _finite_or_none(x: float) -> float | None:
+    """``x`` as a float, or ``None`` for an infinite bound (JSON has no infinity)."""
+    return float(x) if np.isfinite(x) else None
 
 
 def _metrics(row: tuple[float, ...]) -> dict[str, float | None]:

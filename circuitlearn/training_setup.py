@@ -46,7 +46,8 @@ class Setup:
         ``rule(k, x, y) -> dk/dt`` (S/s) with modifiers, before masking.
     mask : ndarray of bool, shape (E,)
         Trainable edges.
-    bounds : Bounds or None
+    bounds : Bounds
+        ``[train] bounds``, or :func:`default_bounds`.
     rngs : dict of str to numpy.random.Generator
         Generators handed to random modifiers (state saved in checkpoints).
     """
@@ -57,7 +58,7 @@ class Setup:
     dataset: tasks.Dataset
     rule: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
     mask: np.ndarray
-    bounds: Bounds | None
+    bounds: Bounds
     rngs: dict[str, np.random.Generator] = field(default_factory=dict)
 
     def rng_states(self) -> dict[str, dict]:
@@ -235,9 +236,21 @@ def build(exp: Experiment) -> Setup:
     problem = build_problem(exp, circuit, inputs, outputs)
     dataset = build_dataset(exp, problem)
     rule, rngs = build_rule(exp, problem)
+    mask = np.asarray(problem.trainable, bool)
     b = exp.config["train"]["bounds"]
-    return Setup(exp, circuit, problem, dataset, rule, np.asarray(problem.trainable, bool),
-                 Bounds(*b) if b is not None else None, rngs)
+    return Setup(exp, circuit, problem, dataset, rule, mask,
+                 Bounds(*b) if b is not None else default_bounds(circuit.conductance, mask),
+                 rngs)
+
+
+DEFAULT_FLOOR = 1e-3
+
+
+def default_bounds(k0: np.ndarray, mask: np.ndarray) -> Bounds:
+    """Passive default ``[1e-3 * min(k0), inf)`` (S) over trainable edges: keeps every
+    conductance positive, so the network stays a passive, solvable resistor network."""
+    trained = np.abs(k0[mask]) if mask.any() else np.abs(k0)
+    return Bounds(DEFAULT_FLOOR * float(np.min(trained)), np.inf)
 
 
 # ---------------------------------------------------------------------- rate

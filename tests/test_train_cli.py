@@ -208,3 +208,20 @@ def test_progress_bar_only_on_terminals(monkeypatch):
     assert progress_enabled(Tty())
     monkeypatch.setenv("CI", "true")
     assert not progress_enabled(Tty())
+
+
+def test_default_bounds_keep_conductances_positive(tmp_path):
+    # An aggressive learning rate without [train] bounds would drive conductances
+    # negative (an active, non-physical network); the passive default stops at
+    # 1e-3 * min(k0).
+    path = tmp_path / "aggressive.toml"
+    path.write_text(SMALL.format(integrator="euler", modifiers="", train="")
+                    .replace("bounds = [0.3, 3.0]\n", "").replace("alpha = 20.0", "alpha = 1e6"))
+    out = tmp_path / "run"
+    assert main(["train", str(path), "--out", str(out), "--no-progress"]) == 0
+    k0 = build(load_experiment(path)).circuit.conductance
+    k = load_checkpoint(out).k
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["bounds"] == [pytest.approx(1e-3 * k0.min()), None]
+    assert k.min() >= 1e-3 * k0.min() > 0
+    assert k.min() == pytest.approx(1e-3 * k0.min())  # the floor was reached
