@@ -275,12 +275,18 @@ def _plot(path: Path, rows: list, title: str) -> None:
     plot_curves(curves_dict(rows), path, title=title)
 
 
-def train(experiment: Experiment, folder: Path | None = None, *, resume: bool = False,
-          max_steps: int | None = None, progress: bool | None = None) -> dict[str, Any]:
-    """Run (or resume) ``experiment`` writing into ``folder`` (default: ``[output]``).
+def train(experiment: Experiment | str | Path, folder: str | Path | None = None, *,
+          resume: bool = False, max_steps: int | None = None,
+          progress: bool | None = None) -> dict[str, Any]:
+    """Run (or resume) ``experiment`` (an :class:`Experiment` or the path of its TOML
+    file) writing into ``folder`` (default: its ``[output] folder``).
 
     Returns the summary dictionary (see ``summary.json``).
     """
+    if not isinstance(experiment, Experiment):
+        from .experiment import load_experiment
+
+        experiment = load_experiment(experiment)
     run = Run(experiment, Path(folder) if folder else experiment.output, resume=resume,
               progress=progress)
     return run.run(max_steps=max_steps)
