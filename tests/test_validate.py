@@ -114,3 +114,17 @@ def test_experiment_checkpoint_is_validated_too(tmp_path, capsys):
     assert main(["validate", str(exp), "--samples", "1", "--run", str(tmp_path), "--json"]) == 0
     labels = [c["label"] for c in json.loads(capsys.readouterr().out)["checks"]]
     assert any(label.startswith("checkpoint step 40") for label in labels)
+
+
+def test_written_netlists_run_unchanged_in_ngspice(conformance_dir):
+    """write(load(case)) flattens subcircuits into ngspice-named elements; ngspice
+    must read it as is and return the same operating point under the same names."""
+    need_ngspice()
+    from circuitlearn.netlist import load, write
+    from circuitlearn.spice import run_op
+    from circuitlearn.validate import compare
+
+    for case in sorted(conformance_dir.glob("*/circuit.cir")):
+        circuit = load(case)
+        check = compare(case.parent.name, solve(circuit).to_dict(), run_op(write(circuit)))
+        assert check.missing == [] and check.max_error <= 1e-9, (case, check.missing)
