@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -125,21 +126,14 @@ class Checkpoint:
 def save_checkpoint(folder: Path, ckpt: Checkpoint) -> Path:
     """Write ``folder/checkpoint.npz`` atomically; return its path."""
     path = Path(folder) / CHECKPOINT
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".checkpoint.", suffix=".npz.tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, step=np.int64(ckpt.step), t=np.float64(ckpt.t),
-                     k=np.asarray(ckpt.k, float),
-                     curves=np.array(ckpt.rows, dtype=float).reshape(-1, len(COLUMNS)),
-                     rng_states=np.array(json.dumps(ckpt.rng_states)),
-                     config=np.array(json.dumps(ckpt.config)),
-                     wall_s=np.float64(ckpt.wall_s), nfev=np.int64(ckpt.nfev))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    buffer = io.BytesIO()
+    np.savez(buffer, step=np.int64(ckpt.step), t=np.float64(ckpt.t),
+             k=np.asarray(ckpt.k, float),
+             curves=np.array(ckpt.rows, dtype=float).reshape(-1, len(COLUMNS)),
+             rng_states=np.array(json.dumps(ckpt.rng_states)),
+             config=np.array(json.dumps(ckpt.config)),
+             wall_s=np.float64(ckpt.wall_s), nfev=np.int64(ckpt.nfev))
+    _atomic_write(path, buffer.getvalue())
     return path
 
 
