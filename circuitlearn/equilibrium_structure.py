@@ -27,7 +27,8 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
@@ -35,6 +36,7 @@ from scipy.sparse.csgraph import connected_components
 
 from .circuit import Circuit
 from .errors import CircuitLearnError
+from .factor import SymbolicFactor, default_backend
 from .laplacian import BlockLaplacian, incidence_matrix
 
 
@@ -120,6 +122,12 @@ class ProblemStructure:
     out_free : ndarray, shape (F, n_out)
         ``(C P)^T`` on free representatives: KCL right-hand side of a unit current
         injected into each output port.
+
+    Notes
+    -----
+    Everything here is built once per problem (:attr:`LearningProblem.structure`),
+    including the symbolic factorization of ``L_r`` (:meth:`symbolic`, one per
+    backend): a training step only updates values and refactors numerically.
     """
 
     incidence: sp.csr_matrix
@@ -131,6 +139,7 @@ class ProblemStructure:
     out_pos: np.ndarray
     out_neg: np.ndarray
     out_free: np.ndarray
+    _symbolic: dict[str, SymbolicFactor] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(cls, circuit: Circuit, inputs: Sequence[str],
@@ -163,14 +172,56 @@ class ProblemStructure:
         """Number ``F`` of unknown potentials (free representatives)."""
         return self.gather.shape[1]
 
-    def forcing(self, k: np.ndarray, u: np.ndarray) -> np.ndarray:
+    def forcing(self, k: np.ndarray, u: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """Right-hand side ``P^T (b - L Q s_v)`` of the reduced KCL (A), shape (F, c).
 
-        ``u`` (n_in + 1, c) holds one drive vector ``[x, 1]`` per column.
+        ``u`` (n_in + 1, c) holds one drive vector ``[x, 1]`` per column; ``out``
+        (F, c), if given, receives the result. Only the edges next to voltage-source
+        nodes carry drive drops, so the cost is O(F c) for the output plus the work
+        on those few edges, not O(E c).
         """
-        drops = self.drive_drops @ u
-        currents = self.drive_currents @ u - self.incidence.T @ (k[:, None] * drops)
-        return np.asarray(self.gather.T @ currents)
+        drive_edges, drive_inc, drive_drops, free_currents = self._drive_terms
+        u = np.asarray(u, dtype=float)
+        if out is None:
+            out = np.zeros((self.num_free, u.shape[1]))
+        else:
+            out[...] = 0.0
+        if free_currents.nnz:
+            out += free_currents @ u
+        if len(drive_edges):
+            rows, inc = drive_inc
+            out[rows] -= inc @ (k[drive_edges, None] * (drive_drops @ u))
+        return out
+
+    @cached_property
+    def _drive_terms(self) -> tuple:
+        """Edges with drive drops (T,); the rows of ``P^T B^T`` they touch and that
+        block (R, T), sparse; their drops per drive column (T, n_in + 1), dense;
+        ``P^T`` times the drive currents (F, n_in + 1), sparse."""
+        dd = self.drive_drops.tocsr()
+        edges = np.flatnonzero(np.diff(dd.indptr))
+        inc = (self.gather.T @ self.incidence[edges].T).tocsr()
+        rows = np.flatnonzero(np.diff(inc.indptr))
+        free_currents = (self.gather.T @ self.drive_currents).tocsr()
+        free_currents.eliminate_zeros()
+        return (edges, (rows, inc[rows].tocsr()), dd[edges].toarray(), free_currents)
+
+    def __getstate__(self) -> dict:
+        # symbolic factorizations hold C library objects: rebuilt on demand after
+        # unpickling or copying
+        return {**self.__dict__, "_symbolic": {}}
+
+    def symbolic(self, backend: str | None = None) -> SymbolicFactor:
+        """Symbolic factorization of ``L_r``'s pattern for ``backend`` (default:
+        :func:`~circuitlearn.factor.default_backend`), analysed on first use and
+        cached: the fill-reducing ordering is computed once per problem."""
+        backend = backend or default_backend()
+        cached = self._symbolic.get(backend)
+        if cached is None:
+            cached = SymbolicFactor(self.blocks.ff(np.ones(self.incidence.shape[0])),
+                                    spd=True, backend=backend)
+            self._symbolic[backend] = cached
+        return cached
 
     def potentials(self, v_free: np.ndarray, u: np.ndarray) -> np.ndarray:
         """Node potentials ``V = P V_r + Q s_v`` (V), shape (N, c)."""

@@ -60,8 +60,12 @@ class _BlockPattern:
         self.scatter = sp.csr_matrix((sign, (pos, edge)), shape=(len(uniq), num_edges))
 
     def matrix(self, k: np.ndarray) -> sp.spmatrix:
+        """The block for conductances ``k``: one sparse mat-vec, sharing the index
+        arrays (a factorization recognizes the pattern by identity)."""
         cls = sp.csc_matrix if self._fmt == "csc" else sp.csr_matrix
-        return cls((self.scatter @ k, self._indices, self._indptr), shape=self._shape)
+        m = cls((self.scatter @ k, self._indices, self._indptr), shape=self._shape)
+        m.has_sorted_indices = True  # np.unique sorted them; skips an O(nnz) check
+        return m
 
 
 class BlockLaplacian:
