@@ -24,6 +24,7 @@ from .errors import NetlistError
 
 MAX_INCLUDE_DEPTH = 32
 _DOLLAR_COMMENT = re.compile(r"(^|\s)\$.*$")
+_SPECIAL = re.compile(r"[,()={']")
 
 
 @dataclass(frozen=True)
@@ -49,10 +50,10 @@ class Token:
 def strip_comment(text: str) -> str:
     """Remove end-of-line comments (``;``, ``//``, `` $``) from one physical line."""
     for mark in (";", "//"):
-        cut = _outside_quotes(text, mark)
+        cut = _outside_quotes(text, mark) if mark in text else -1
         if cut >= 0:
             text = text[:cut]
-    return _DOLLAR_COMMENT.sub("", text).rstrip()
+    return _DOLLAR_COMMENT.sub("", text).rstrip() if "$" in text else text.rstrip()
 
 
 def _outside_quotes(text: str, mark: str) -> int:
@@ -187,6 +188,8 @@ def _lib_section(lines: list[Line], section: str, where: Line) -> list[Line]:
 
 def tokenize(line: Line) -> list[Token]:
     """Split a logical line into tokens (see module docstring)."""
+    if not _SPECIAL.search(line.text):  # the common case: plain fields
+        return [Token(word) for word in line.text.split()]
     text, tokens, i, n = line.text, [], 0, len(line.text)
     while i < n:
         ch = text[i]
