@@ -194,11 +194,9 @@ def _task(s: Section, generated: bool) -> dict[str, Any]:
 
 
 def _modifier_params(name: str) -> dict[str, inspect.Parameter] | None:
-    """Parameters of ``circuitlearn.rules.<name>`` (None if rules is unavailable)."""
-    try:
-        from . import rules
-    except ImportError:  # pragma: no cover - rules not installed yet
-        return None
+    """Parameters of the modifier ``circuitlearn.rules.<name>`` (None if no such one)."""
+    from . import rules
+
     func = getattr(rules, name, None)
     if func is None:
         return None
