@@ -3,7 +3,8 @@
 Reading (:func:`load`, :func:`parse`)
     Element cards ``R``, ``V``, ``I`` and ``X`` (subcircuit instances); directives
     ``.param``, ``.func``, ``.subckt``/``.ends`` (nested, with parameters),
-    ``.include``, ``.lib``, ``.global``, ``.model NAME R (r=...)``, ``.temp``.
+    ``.include``, ``.lib``, ``.global``, ``.model NAME R (r=... tc1=... tnom=...)``,
+    ``.temp`` and ``.options temp=... tnom=...``.
     Analysis and output directives (``.op .dc .tran .ac .print .plot .save
     .options .meas`` ...) and ``.control`` blocks are accepted and ignored: the
     circuit is solved for its DC operating point (``.op`` semantics). See
@@ -39,7 +40,7 @@ from .netlist_scope import (
 
 IGNORED_DIRECTIVES = frozenset(
     ".op .dc .tran .ac .tf .noise .sens .pz .disto .four .print .plot .probe .save .width "
-    ".options .option .opt .meas .measure .nodeset .ic .csparam .step .title .backanno "
+    ".meas .measure .nodeset .ic .csparam .step .title .backanno "
     ".lprint .lplot".split()
 )
 
@@ -64,10 +65,20 @@ def parse(text: str, path: str = "<string>") -> Circuit:
     table.maps[0].update({n: (s, scope, table, models) for n, s in block.subckts.items()})
     level = Level(block=block, scope=scope, prefix="", ports={},
                   global_nodes=frozenset(block.global_nodes), subckts=table, models=models,
-                  stack=(), temperature=block.temperature or NOMINAL_TEMPERATURE)
+                  stack=(), temperature=_option(scope, block, "temp"),
+                  tnom=_option(scope, block, "tnom"))
     builder = CircuitBuilder()
     expand(level, builder, scan_block)
     return builder.build(title)
+
+
+def _option(scope: Scope, block: Block, name: str) -> float:
+    """Circuit (``temp``) or nominal (``tnom``) temperature in deg C, from ``.temp`` or
+    ``.options``; ngspice's default 27 deg C otherwise."""
+    definition = block.options.get(name)
+    if definition is None:
+        return NOMINAL_TEMPERATURE
+    return scope.value(definition.token, definition.line, what=name)
 
 
 def scan_block(lines: list[Line]) -> Block:
@@ -89,7 +100,8 @@ def scan_block(lines: list[Line]) -> Block:
 
 
 def _directive(block: Block, line: Line, word: str) -> None:
-    rest = line.text.split(None, 1)[1] if " " in line.text.strip() else ""
+    parts = line.text.split(None, 1)
+    rest = parts[1] if len(parts) > 1 else ""
     if word == ".param":
         _param_line(block, line, rest)
     elif word == ".func":
@@ -102,12 +114,25 @@ def _directive(block: Block, line: Line, word: str) -> None:
     elif word == ".global":
         block.global_nodes.update(t.text.lower() for t in tokenize(line)[1:])
     elif word == ".temp":
-        block.temperature = Scope(block.params, {}, block.functions).value(
-            tokenize(line)[1], line, what="temperature")
+        tokens = tokenize(line)
+        if len(tokens) < 2:
+            raise line.error(".temp needs a value")
+        block.options["temp"] = Definition(tokens[1], line)
+    elif word in (".options", ".option", ".opt"):
+        _options_line(block, line)
     elif word == ".ends":
         raise line.error(".ends without a matching .subckt")
     elif word not in IGNORED_DIRECTIVES:
         raise line.error(f"unsupported directive {word}")
+
+
+def _options_line(block: Block, line: Line) -> None:
+    """Keep ``temp`` and ``tnom`` of ``.options`` (the ones that change a DC solution of
+    resistors with temperature coefficients); other options and flags are ignored."""
+    tokens = tokenize(line)[1:]
+    for i, tok in enumerate(tokens[:-2]):
+        if tokens[i + 1].kind == "=" and tok.text.lower() in ("temp", "tnom"):
+            block.options[tok.text.lower()] = Definition(tokens[i + 2], line)
 
 
 def _param_line(block: Block, line: Line, rest: str) -> None:

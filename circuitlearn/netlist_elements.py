@@ -28,8 +28,8 @@ UNSUPPORTED = {
     "u": "RC line", "w": "current switch", "y": "transmission line", "z": "MESFET",
 }
 NOMINAL_TEMPERATURE = 27.0  # degrees C, ngspice's default tnom and temp
-RESISTOR_IGNORED = {"ac", "noisy", "l", "w", "scale", "m", "tc1", "tc2", "tc", "temp", "dtemp",
-                    "r", "resistance"}
+RESISTOR_PARAMS = {"ac", "noisy", "l", "w", "scale", "m", "tc1", "tc2", "tc", "tce", "temp",
+                   "dtemp", "tnom", "r", "resistance"}
 TRANSIENT = ("sin", "pulse", "pwl", "exp", "sffm")
 
 
@@ -76,6 +76,7 @@ class Level:
     models: ChainMap
     stack: tuple[str, ...]
     temperature: float
+    tnom: float
 
     def node(self, token: Token) -> str:
         name = token.text.lower()
@@ -124,7 +125,7 @@ def _resistor(level: Level, b: CircuitBuilder, line: Line, name: str, fields: li
     positional, pairs = split_assignments(fields, line)
     pos, neg = _two_nodes(level, line, name, positional)
     value, model = _resistor_value_and_model(level, line, name, positional[2:], pairs)
-    unknown = set(pairs) - RESISTOR_IGNORED
+    unknown = set(pairs) - RESISTOR_PARAMS
     if unknown:
         raise line.error(f"unknown resistor parameter(s): {', '.join(sorted(unknown))}", name)
     params = {**(model.params if model else {}), **pairs}
@@ -164,11 +165,17 @@ def _resistor_value_and_model(level, line, name, rest, pairs):
 
 
 def _temperature_factor(level: Level, get) -> float:
-    """``1 + tc1 dT + tc2 dT^2`` with ``dT = temp - tnom`` (or ``dtemp``), in kelvin."""
-    tc1, tc2 = get("tc1", get("tc", 0.0)), get("tc2", 0.0)
-    if tc1 == 0 and tc2 == 0:
+    """ngspice's resistor temperature factor, with ``dT = T - tnom`` (K):
+    ``1.01 ** (tce dT)`` if ``tce`` is given, else ``1 + tc1 dT + tc2 dT^2``.
+    ``T`` is the instance ``temp``, else the circuit temperature plus ``dtemp``;
+    ``tnom`` comes from the model, else ``.options tnom`` (default 27 deg C)."""
+    tc1, tc2, tce = get("tc1", get("tc", 0.0)), get("tc2", 0.0), get("tce", math.nan)
+    if tc1 == 0 and tc2 == 0 and math.isnan(tce):
         return 1.0
-    dt = get("dtemp", get("temp", level.temperature) - NOMINAL_TEMPERATURE)
+    temperature = get("temp", level.temperature + get("dtemp", 0.0))
+    dt = temperature - get("tnom", level.tnom)
+    if not math.isnan(tce):
+        return 1.01 ** (tce * dt)
     return 1.0 + tc1 * dt + tc2 * dt * dt
 
 
@@ -288,4 +295,4 @@ def _child_level(level, line, name, sub: Subckt, pairs, nodes, entry, scan) -> L
                  ports={p: level.node(t) for p, t in zip(sub.ports, nodes, strict=True)},
                  global_nodes=level.global_nodes | block.global_nodes, subckts=table,
                  models=def_models.new_child(block.models), stack=(*level.stack, sub.name),
-                 temperature=level.temperature)
+                 temperature=level.temperature, tnom=level.tnom)

@@ -94,31 +94,30 @@ def logical_lines(text: str, path: str, *, has_title: bool = True) -> tuple[str,
     return title, _expand_includes(lines, depth=0)
 
 
-def _join_continuations(raw: list[str], path: str, start: int) -> list[Line]:
-    """Join ``+`` lines to the previous line; a ``+`` line continuing a comment (or
-    the title) is part of that comment, as in ngspice."""
+def _join_continuations(raw: list[str], path: str, start: int, *, top: bool = True
+                        ) -> list[Line]:
+    """Join ``+`` lines to the previous card (comment lines in between do not count,
+    as in ngspice); a ``+`` line before any card continues the title and is dropped."""
     out: list[Line] = []
-    in_comment = start > 0  # the title line
     for number, physical in enumerate(raw[start:], start=start + 1):
         stripped = physical.strip()
-        if not stripped:
+        if not stripped or stripped.startswith("*"):
             continue
-        if stripped.startswith("*") or (stripped.startswith("+") and in_comment):
-            in_comment = True
-            continue
-        in_comment = False
         stripped = strip_comment(stripped)
         if stripped.startswith("+"):
-            if not out:
+            if out:
+                prev = out[-1]
+                out[-1] = Line(f"{prev.text} {stripped[1:].strip()}", prev.path, prev.number)
+            elif start == 0:
                 raise NetlistError(path, number, "continuation line '+' with nothing to continue")
-            prev = out[-1]
-            out[-1] = Line(f"{prev.text} {stripped[1:].strip()}", prev.path, prev.number)
         elif stripped:
             out.append(Line(stripped, path, number))
-    return _drop_control_and_end(out)
+    return _drop_control_and_end(out, top=top)
 
 
-def _drop_control_and_end(lines: list[Line]) -> list[Line]:
+def _drop_control_and_end(lines: list[Line], *, top: bool) -> list[Line]:
+    """Drop ``.control`` ... ``.endc`` blocks; ``.end`` ends the top file (in an
+    included file it is ignored, as ngspice does)."""
     out: list[Line] = []
     in_control = False
     for line in lines:
@@ -128,7 +127,8 @@ def _drop_control_and_end(lines: list[Line]) -> list[Line]:
         elif word == ".control":
             in_control = True
         elif word == ".end":
-            break
+            if top:
+                break
         else:
             out.append(line)
     return out
@@ -164,7 +164,7 @@ def _include(line: Line, words: list[str], depth: int, section: str | None) -> l
     if not target.is_absolute():
         target = Path(line.path).parent / target
     text = read_file(target, where=line)
-    lines = _join_continuations(text.splitlines(), str(target), 0)
+    lines = _join_continuations(text.splitlines(), str(target), 0, top=False)
     if section is not None:
         lines = _lib_section(lines, section, line)
     return _expand_includes(lines, depth + 1)

@@ -63,7 +63,7 @@ class Block:
     subckts: dict[str, Subckt] = field(default_factory=dict)
     models: dict[str, Model] = field(default_factory=dict)
     global_nodes: set[str] = field(default_factory=set)
-    temperature: float | None = None
+    options: dict[str, Definition] = field(default_factory=dict)
 
 
 class Scope:

@@ -204,3 +204,40 @@ def test_circuit_equality_detects_a_changed_conductance():
     c = parse("t\nV1 a 0 1\nR1 a 0 2\n")
     assert c != c.with_conductance(c.conductance * (1 + 1e-12))
     assert c != c.with_sources(vsource_values=[1.0 + 1e-15])
+
+
+def test_continuation_skips_comment_lines_in_between():
+    # ngspice joins "+ m=4" to R1 across the comment: four 1k resistors in parallel.
+    c = parse("t\nV1 in 0 1\nR1 in 0 1k\n* a comment\n   * another\n+ m=4\n")
+    assert c.conductance.tolist() == pytest.approx([4e-3])
+
+
+def test_continuation_of_the_title_is_dropped():
+    c = parse("* title\n* comment\n+ R9 a b 1\nV1 in 0 1\nR1 in 0 1k\n")
+    assert c.resistor_names == ("r1",)
+
+
+def test_end_inside_an_included_file_is_ignored(tmp_path):
+    (tmp_path / "part.inc").write_text("R2 in 0 1k\n.end\nR3 in 0 1k\n")
+    (tmp_path / "top.cir").write_text("t\nV1 in 0 1\n.include part.inc\nR4 in 0 1k\n.end\nR5 x 0 1\n")
+    assert load(tmp_path / "top.cir").resistor_names == ("r2", "r3", "r4")
+
+
+def test_tab_after_directive_keyword():
+    c = parse("t\n.param\trv=2k\nV1 in 0 1\nR1 in 0 {rv}\n")
+    assert c.resistance.tolist() == [2e3]
+
+
+@pytest.mark.parametrize(("cards", "ohms"), [
+    # dT = temp - tnom; R = R0 (1 + tc1 dT + tc2 dT^2), or R0 * 1.01^(tce dT)
+    (".options temp=77 tnom=30\nR1 in 0 1k tc1=0.01", 1e3 * (1 + 0.01 * 47)),
+    (".temp 40\nR1 in 0 1k tc1=0.01 temp=50", 1e3 * (1 + 0.01 * 23)),
+    (".temp 40\nR1 in 0 1k tc1=0.01 tc2=1e-3 dtemp=10", 1e3 * (1 + 0.01 * 23 + 1e-3 * 23**2)),
+    (".temp 40\n.model rt R (tce=2 tnom=50)\nR1 in 0 rt 1k", 1e3 * 1.01 ** (2 * -10)),
+    (".options temp=77\n.model rt R (tc1=0.02 tnom=50)\nR1 in 0 rt 1k", 1e3 * (1 + 0.02 * 27)),
+    ("R1 in 0 1k tc1=0.01", 1e3),  # 27 deg C = tnom: no change
+])
+def test_resistor_temperature_like_ngspice(cards, ohms):
+    # each expected value was also checked with ngspice 39 (.op, current through V1)
+    c = parse(f"t\nV1 in 0 1\n{cards}\n")
+    assert c.resistance.tolist() == pytest.approx([ohms], rel=1e-12)
