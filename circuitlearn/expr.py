@@ -60,7 +60,8 @@ class UserFunction:
     body: str
 
 
-_SCALE = {"t": 1e12, "g": 1e9, "k": 1e3, "u": 1e-6, "n": 1e-9, "p": 1e-12, "f": 1e-15}
+_SCALE = {"t": 1e12, "g": 1e9, "k": 1e3, "u": 1e-6, "\u00b5": 1e-6, "n": 1e-9, "p": 1e-12,
+          "f": 1e-15}  # "\u00b5" is the micro sign, which ngspice reads as u
 _ELEMENT_NUMBER = re.compile(r"\s*([+-]?(?:\d+\.?\d*|\.\d+))(?:[eEdD]([+-]?)(\d*))?")
 
 

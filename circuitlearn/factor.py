@@ -48,6 +48,8 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from .errors import CircuitLearnError
+
 try:  # pragma: no cover - depends on the optional extra
     from sksparse.cholmod import CholmodError, CholmodNotPositiveDefiniteError
     from sksparse.cholmod import analyze as _cholmod_analyze
@@ -64,7 +66,7 @@ _SPD_SPLU = {"diag_pivot_thresh": 0.0, "options": {"SymmetricMode": True}}
 _PIVOT_RATIO = 1e-14
 
 
-class SingularMatrixError(ArithmeticError):
+class SingularMatrixError(CircuitLearnError, ArithmeticError):
     """The matrix could not be factorized (singular, or not positive definite)."""
 
 

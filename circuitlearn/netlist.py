@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 from collections import ChainMap
 from pathlib import Path
 
@@ -68,7 +69,12 @@ def parse(text: str, path: str = "<string>") -> Circuit:
                   stack=(), temperature=_option(scope, block, "temp"),
                   tnom=_option(scope, block, "tnom"))
     builder = CircuitBuilder()
-    expand(level, builder, scan_block)
+    try:
+        expand(level, builder, scan_block)
+    except RecursionError:
+        raise NetlistError(path, 1, "subcircuits or parameters are nested too deeply "
+                           f"(Python recursion limit {sys.getrecursionlimit()})"
+                           ) from None
     return builder.build(title)
 
 

@@ -139,11 +139,13 @@ def _resistor(level: Level, b: CircuitBuilder, line: Line, name: str, fields: li
     if resistance == 0:
         raise line.error("zero resistance (a short circuit): give it a nonzero value, or use "
                          "a 0 V voltage source to join two nodes", name)
-    if not math.isfinite(resistance):
-        raise line.error(f"resistance is not finite ({resistance})", name)
     multiplier = get("m", 1.0)
-    b.add("r", level.element(name), pos, neg,
-          1.0 / resistance if multiplier == 1.0 else multiplier / resistance, line)
+    conductance = 1.0 / resistance if multiplier == 1.0 else multiplier / resistance
+    if not (math.isfinite(resistance) and math.isfinite(conductance) and conductance != 0):
+        raise line.error(f"resistance {resistance!r} ohm (multiplier {multiplier!r}) gives "
+                         f"conductance {conductance!r} S, which is not a finite nonzero "
+                         "number", name)
+    b.add("r", level.element(name), pos, neg, conductance, line)
 
 
 def _resistor_value_and_model(level, line, name, rest, pairs):
@@ -182,6 +184,8 @@ def _temperature_factor(level: Level, get) -> float:
 def _source(level: Level, b: CircuitBuilder, line: Line, name: str, fields: list[Token]):
     pos, neg = _two_nodes(level, line, name, fields)
     value = _source_value(level, line, name, fields[2:])
+    if not math.isfinite(value):
+        raise line.error(f"source value {value!r} is not finite", name)
     b.add(name[0], level.element(name), pos, neg, value, line)
 
 
@@ -269,6 +273,10 @@ def _instance(level: Level, b: CircuitBuilder, line: Line, name: str, fields: li
                          f"({' '.join(sub.ports)}) but {len(nodes)} nodes are given", name)
     if sub_name in level.stack:
         raise line.error(f"subcircuit {sub_name!r} instantiates itself", name)
+    if pairs and not sub.defaults:
+        raise line.error(f"subcircuit {sub_name!r} declares no parameters (add "
+                         f"'params: {next(iter(pairs))}=...' to its .subckt line) but "
+                         f"{len(pairs)} are given; ngspice rejects this too", name)
     child = _child_level(level, line, name, sub, pairs, nodes, entry, scan)
     try:
         expand(child, b, scan)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+import scipy.sparse.linalg as spla
 
 from .circuit import Circuit
 from .errors import TopologyError
@@ -150,14 +151,40 @@ def _source_currents(circuit: Circuit, v: np.ndarray, b: np.ndarray) -> np.ndarr
     return Factorization(at[nodes], spd=False).solve(residual[nodes])
 
 
-def _solve_mna(circuit: Circuit) -> OperatingPoint:
-    n, s = circuit.num_nodes, len(circuit.vsource_names)
-    lap = laplacian(circuit.resistor_edges, circuit.conductance, n)[1:, 1:]
+def _mna_matrix(circuit: Circuit, k: np.ndarray) -> sp.csc_matrix:
+    """Modified-nodal-analysis matrix ``[[L, A^T], [A, 0]]`` with ground removed."""
+    n = circuit.num_nodes
+    lap = laplacian(circuit.resistor_edges, k, n)[1:, 1:]
     a = incidence_matrix(circuit.vsource_edges, n)[:, 1:]
-    system = sp.bmat([[lap, a.T], [a, None]], format="csc") if s else lap.tocsc()
+    return sp.bmat([[lap, a.T], [a, None]], format="csc") if a.shape[0] else lap.tocsc()
+
+
+MAX_CANCELLATION = 1e12
+
+
+def _cancellation(system: sp.csc_matrix, magnitudes: sp.csc_matrix) -> float:
+    """Estimate of ``||A^{-1} |A|||_1``, with ``|A|`` the matrix built from ``|k|``: how
+    much relative changes of the conductances move the solution. Large values mean
+    positive and negative conductances (nearly) cancel: a singular circuit that
+    floating-point rounding has made look regular."""
+    lu = spla.splu(system, permc_spec="COLAMD")
+    op = spla.LinearOperator(system.shape, dtype=float,
+                             matvec=lambda x: lu.solve(magnitudes @ x),
+                             rmatvec=lambda y: magnitudes.T @ lu.solve(y, "T"))
+    return float(spla.onenormest(op))
+
+
+def _solve_mna(circuit: Circuit) -> OperatingPoint:
+    n = circuit.num_nodes
+    system = _mna_matrix(circuit, circuit.conductance)
     rhs = np.concatenate([_injections(circuit)[1:], circuit.vsource_values])
     try:
         x = Factorization(system, spd=False).solve(rhs)
+        if np.any(circuit.conductance < 0):
+            ratio = _cancellation(system, _mna_matrix(circuit, np.abs(circuit.conductance)))
+            if ratio > MAX_CANCELLATION:
+                raise SingularMatrixError(f"positive and negative conductances cancel to "
+                                          f"rounding (sensitivity {ratio:.1e})")
     except SingularMatrixError as exc:
         negative = [f"{circuit.origins.get(n, '?')}: {n}" for n, k in
                     zip(circuit.resistor_names, circuit.conductance, strict=True) if k < 0]

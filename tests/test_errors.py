@@ -53,6 +53,19 @@ CASES = [
      ["bad.cir:4", ".hdl"]),
     ("singular_negative", "V1 1 0 1\nR1 1 2 1\nR2 2 0 1\nR3 2 0 -0.5\n", TopologyError,
      ["singular", "bad.cir:5: r3"]),
+    # 1/1k - 1/1.5k - 1/3k is zero, but rounds to about 1e-19 S in either order
+    ("cancelling_conductances", "I1 0 b 1m\nR4 b 0 1k\nR3 b 0 -1.5k\nR2 b 0 -3k\n",
+     TopologyError, ["singular", "cancel", "bad.cir:4: r3", "bad.cir:5: r2"]),
+    ("cancelling_reordered", "I1 0 b 1m\nR2 b 0 -3k\nR4 b 0 1k\nR3 b 0 -1.5k\n",
+     TopologyError, ["singular", "cancel"]),
+    ("tiny_resistance", "V1 a 0 1\nR1 a 0 1e-320\n", NetlistError,
+     ["bad.cir:3", "r1", "not a finite nonzero"]),
+    ("overflowing_multiplier", "V1 a 0 1\nR1 a 0 1e-10 m=1e300\n", NetlistError,
+     ["bad.cir:3", "r1", "not a finite nonzero"]),
+    ("infinite_source", "V1 a 0 1e400\nR1 a 0 1\n", NetlistError,
+     ["bad.cir:2", "v1", "not finite"]),
+    ("params_to_paramless_subckt", ".subckt s a b\nR1 a b 1\n.ends\nV1 1 0 1\nX1 1 0 s r=2\n",
+     NetlistError, ["bad.cir:6", "x1", "declares no parameters"]),
 ]
 
 
@@ -81,3 +94,15 @@ def test_unreadable_netlist_file(tmp_path, capsys):
     assert "missing.cir" in capsys.readouterr().err
     with pytest.raises(CircuitLearnError, match="cannot read netlist"):
         load(tmp_path / "missing.cir")
+
+
+def test_deep_subcircuit_nesting_is_an_error_not_a_crash(tmp_path):
+    depth = 3000
+    lines = ["deep", "V1 n 0 1", "X0 n 0 s0"]
+    for i in range(depth):
+        lines += [f".subckt s{i} a b", f"X1 a b s{i + 1}", ".ends"]
+    lines += [f".subckt s{depth} a b", "R1 a b 1", ".ends"]
+    path = tmp_path / "deep.cir"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(NetlistError, match="nested too deeply"):
+        load(path)

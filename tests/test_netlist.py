@@ -219,7 +219,8 @@ def test_continuation_of_the_title_is_dropped():
 
 def test_end_inside_an_included_file_is_ignored(tmp_path):
     (tmp_path / "part.inc").write_text("R2 in 0 1k\n.end\nR3 in 0 1k\n")
-    (tmp_path / "top.cir").write_text("t\nV1 in 0 1\n.include part.inc\nR4 in 0 1k\n.end\nR5 x 0 1\n")
+    (tmp_path / "top.cir").write_text(
+        "t\nV1 in 0 1\n.include part.inc\nR4 in 0 1k\n.end\nR5 x 0 1\n")
     assert load(tmp_path / "top.cir").resistor_names == ("r2", "r3", "r4")
 
 
