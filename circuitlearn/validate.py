@@ -12,6 +12,7 @@ A value agrees when ``|ours - ngspice| <= rtol * max(1, |ngspice|)``.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,8 +34,10 @@ class Difference:
 
     @property
     def error(self) -> float:
-        """Relative disagreement ``|ours - spice| / max(1, |spice|)``."""
-        return abs(self.ours - self.spice) / max(1.0, abs(self.spice))
+        """Disagreement ``|ours - spice| / max(1, |spice|)``: relative above 1 V or 1 A,
+        absolute below; ``inf`` when either value is not finite."""
+        err = abs(self.ours - self.spice) / max(1.0, abs(self.spice))
+        return err if math.isfinite(err) else math.inf
 
 
 @dataclass
@@ -58,7 +61,9 @@ class Check:
 
 @dataclass
 class ValidationReport:
-    """All checks of one validation run."""
+    """All checks of one validation run. Differences are ``|d| / max(1, |x|)``: relative
+    for values above 1 V or 1 A, absolute below (the tolerance of the conformance
+    cases)."""
 
     target: str
     rtol: float
@@ -91,7 +96,7 @@ class ValidationReport:
                 out.append(f"   {check.label}: max relative difference {check.max_error:.3g}")
                 out += [f"     ngspice warning: {w}" for w in check.warnings]
         verdict = "PASS" if self.passed else "FAIL"
-        out.append(f"{verdict}: max relative difference {self.max_error:.3g} over "
+        out.append(f"{verdict}: max difference {self.max_error:.3g} over "
                    f"{len(self.checks)} circuit(s) (tolerance {self.rtol:g})")
         return "\n".join(out)
 
@@ -111,8 +116,8 @@ def _format_check(check: Check, limit: int) -> list[str]:
         worst = sorted(diffs, key=lambda d: -d.error)[:limit]
         shown = f" ({limit} worst of {len(diffs)})" if len(diffs) > limit else ""
         out.append(f"  {title + shown:<28} {'circuitlearn (' + unit + ')':>22} "
-                   f"{'ngspice (' + unit + ')':>22} {'rel. diff':>10}")
-        out += [f"  {d.name:<28} {d.ours:>22.15g} {d.spice:>22.15g} {d.error:>10.2g}"
+                   f"{'ngspice (' + unit + ')':>22} {'|d|/max(1,|x|)':>14}")
+        out += [f"  {d.name:<28} {d.ours:>22.15g} {d.spice:>22.15g} {d.error:>14.2g}"
                 for d in worst]
     out += [f"  missing: {name}" for name in check.missing]
     out += [f"  ngspice warning: {w}" for w in check.warnings]

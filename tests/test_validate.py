@@ -128,3 +128,30 @@ def test_written_netlists_run_unchanged_in_ngspice(conformance_dir):
         circuit = load(case)
         check = compare(case.parent.name, solve(circuit).to_dict(), run_op(write(circuit)))
         assert check.missing == [] and check.max_error <= 1e-9, (case, check.missing)
+
+
+def test_a_node_missing_on_either_side_fails_the_check():
+    from circuitlearn.spice import SpiceResult
+    from circuitlearn.validate import compare
+
+    ours = {"node_voltages": {"a": 1.0, "b": 0.5}, "source_currents": {}}
+    spice = SpiceResult({"a": 1.0, "b_renamed": 0.5}, {}, [], "batch")
+    check = compare("renamed node", ours, spice)
+    assert check.max_error == float("inf")
+    assert any("b (no ngspice value)" in m for m in check.missing)
+    assert any("b_renamed (no circuitlearn value)" in m for m in check.missing)
+    nan = compare("nan", ours, SpiceResult({"a": float("nan"), "b": 0.5}, {}, [], "batch"))
+    assert nan.max_error == float("inf")
+
+
+def test_run_folder_without_checkpoint_is_an_error(tmp_path, capsys):
+    exp = REPO / "netlists" / "experiments" / "regression.toml"
+    assert main(["validate", str(exp), "--run", str(tmp_path / "typo")]) == 2
+    assert "no checkpoint" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args", [["--samples", "0"], ["--rtol", "-1"], ["--rtol", "nan"]])
+def test_bad_validate_options_exit_2(args):
+    with pytest.raises(SystemExit) as info:
+        main(["validate", str(REPO / "netlists" / "divider.cir"), *args])
+    assert info.value.code == 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 
 HELP = ("re-solve a netlist (or an experiment's free, clamped and nudged states) with "
         "ngspice and compare node by node")
@@ -14,9 +15,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", choices=("auto", "pyspice", "batch"), default="auto",
                         help="ngspice shared library (PySpice), ngspice -b, or auto "
                              "(PySpice if usable, else batch)")
-    parser.add_argument("--rtol", type=float, default=1e-9,
+    parser.add_argument("--rtol", type=_tolerance, default=1e-9,
                         help="tolerance relative to max(1, |value|) (default 1e-9)")
-    parser.add_argument("--samples", type=int, default=4,
+    parser.add_argument("--samples", type=_positive_int, default=4,
                         help="experiments: training examples checked per state (default 4)")
     parser.add_argument("--run", metavar="DIR",
                         help="experiments: run folder whose checkpoint is also checked "
@@ -27,6 +28,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=int, default=20,
                         help="worst nodes and sources listed per circuit (default 20)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+
+def _tolerance(text: str) -> float:
+    value = float(text)
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
