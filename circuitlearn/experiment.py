@@ -32,7 +32,8 @@ Schema (see also ``docs/experiments.md``; units: volts, siemens, seconds)::
     [rule]
     name = "cl"               # "cl" (eta, alpha) | "ep" (beta, alpha, nudging) |
     eta = 0.1                 # "gradient" (alpha); all also take path = "moments" |
-                              # "states"; other keys are errors
+                              # "states"; other keys are errors; 0 < eta <= 1,
+                              # alpha > 0, beta > 0
     alpha = 1.0
     [rule.noise]              # optional modifiers, applied in file order; keys are
     sigma = 1e-3              # the parameters of circuitlearn.rules.<name> (seeds
@@ -43,10 +44,11 @@ Schema (see also ``docs/experiments.md``; units: volts, siemens, seconds)::
 
     [train]
     integrator = "euler"      # "euler" | "rk4" | "rk45" | "dop853"
-    t_end = 100.0             # s
-    dt = 0.1                  # s (macro step of the adaptive methods)
+    t_end = 100.0             # s, finite and > 0
+    dt = 0.1                  # s (macro step of the adaptive methods); t_end/dt <= 1e8
     rtol = 1e-6; atol = 1e-9  # adaptive tolerances
-    bounds = [1e-3, 10.0]     # optional [k_min, k_max] (S)
+    bounds = [1e-3, 10.0]     # optional [k_min, k_max] (S), 0 <= k_min < k_max (may be
+                              # inf, resolved to None); default [1e-3 min(k0), inf]
     record_every = 10         # steps between rows of curves.csv (default: ~200 rows)
     checkpoint_every = 100    # steps between checkpoints (default: 10 x record_every)
     seed = 0                  # rule noise and the online example order
@@ -57,7 +59,8 @@ Schema (see also ``docs/experiments.md``; units: volts, siemens, seconds)::
     [output]
     folder = "runs/NAME"      # relative to the working directory; default runs/<stem>
 
-Unknown keys, wrong types and bad values raise
+Unknown keys, wrong types, non-finite numbers (but for ``k_max``), empty input or
+output lists and values out of range raise
 :class:`~circuitlearn.errors.ExperimentError` naming the file and the key.
 '''
 
@@ -67,20 +70,46 @@ import copy
 import inspect
 import math
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .errors import ExperimentError
-from .experiment_schema import REQUIRED, Section, at_least, fraction, kind_ok, positive
-from .integrate import METHODS, num_steps
+from .experiment_schema import (
+    REQUIRED,
+    Section,
+    at_least,
+    finite_positive,
+    fraction,
+    kind_ok,
+    non_empty,
+    non_negative,
+    positive,
+    unit_interval,
+)
+from .integrate import MAX_STEPS, METHODS, num_steps
 
 GENERATORS = {"square": ("rows", "cols"), "triangular": ("rows", "cols"),
               "random_regular": ("nodes", "degree"), "delaunay": ("nodes", "mean_degree")}
 RULE_PARAMS = {"cl": {"eta": "float", "alpha": "float", "path": "str"},
                "ep": {"beta": "float", "alpha": "float", "nudging": "str", "path": "str"},
                "gradient": {"alpha": "float", "path": "str"}}
+NUDGINGS = ("positive", "negative", "centered")
+PATHS = ("moments", "states")
+RULE_CHECKS: dict[str, Callable[[Any], str | None]] = {
+    "eta": unit_interval, "alpha": finite_positive, "beta": finite_positive,
+    "nudging": lambda v: _choice(v, NUDGINGS), "path": lambda v: _choice(v, PATHS)}
 MODIFIERS = ("noise", "quantize", "desynchronous")
+MODIFIER_CHECKS: dict[str, dict[str, Callable[[Any], str | None]]] = {
+    "noise": {"sigma": non_negative,
+              "kind": lambda v: _choice(v, ("multiplicative", "additive"))},
+    "quantize": {"levels": lambda v: None if kind_ok(v, "int") and v >= 2
+                 else f"must be an integer of at least 2, got {v!r}",
+                 "step": positive, "range": positive},
+    "desynchronous": {"fraction": unit_interval,
+                      "rescale": lambda v: None if isinstance(v, bool)
+                      else f"expected true or false, got {v!r}"}}
 SEEDED = ("seed",)
 DATA_KINDS = ("teacher", "allostery", "csv", "iris")
 
@@ -184,8 +213,8 @@ def _table_data(s: Section, kind: str) -> dict[str, Any]:
 
 def _task(s: Section, generated: bool) -> dict[str, Any]:
     default = None if generated else REQUIRED
-    out = {"inputs": s.get("inputs", "list[str]", default),
-           "outputs": s.get("outputs", "outputs", default)}
+    out = {"inputs": s.get("inputs", "list[str]", default, check=non_empty),
+           "outputs": s.get("outputs", "outputs", default, check=non_empty)}
     data = s.sub("data", required=True)
     assert data is not None
     out["data"] = _data(data)
@@ -220,7 +249,7 @@ def _modifier(s: Section, name: str) -> dict[str, Any]:
         kind = _value_kind(value)
         if kind is None:
             raise s.error(key, f"expected a number, string, boolean or list, got {value!r}")
-        out[key] = s.get(key, kind)
+        out[key] = s.get(key, kind, check=MODIFIER_CHECKS.get(name, {}).get(key))
     missing = [k for k, p in (params or {}).items()
                if p.default is inspect.Parameter.empty and k not in out
                and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
@@ -235,7 +264,7 @@ def _rule(s: Section) -> dict[str, Any]:
     out: dict[str, Any] = {"name": name}
     for key, kind in RULE_PARAMS[name].items():
         if s.has(key):
-            out[key] = s.get(key, kind, check=positive if kind == "float" else None)
+            out[key] = s.get(key, kind, check=RULE_CHECKS[key])
     mods = {}
     for key in [k for k in s.table if k in MODIFIERS]:
         sub = s.sub(key)
@@ -248,11 +277,16 @@ def _rule(s: Section) -> dict[str, Any]:
 
 def _train(s: Section) -> dict[str, Any]:
     out: dict[str, Any] = {"integrator": s.get("integrator", "str", "euler", choices=METHODS)}
-    out["t_end"] = s.get("t_end", "float", check=positive)
-    out["dt"] = s.get("dt", "float", check=positive)
+    out["t_end"] = s.get("t_end", "float", check=finite_positive)
+    out["dt"] = s.get("dt", "float", check=finite_positive)
+    if out["t_end"] / out["dt"] > MAX_STEPS:
+        raise s.error("dt", f"t_end / dt = {out['t_end'] / out['dt']:.3g} steps is more than "
+                      f"the limit of {MAX_STEPS:.0e}: increase dt or reduce t_end")
     out["rtol"] = s.get("rtol", "float", 1e-6, check=positive)
     out["atol"] = s.get("atol", "float", 1e-9, check=positive)
-    out["bounds"] = s.get("bounds", "range", None)
+    bounds = s.get("bounds", "range", None, check=_bounds_problem, finite=False)
+    out["bounds"] = None if bounds is None else [
+        bounds[0], bounds[1] if math.isfinite(bounds[1]) else None]
     steps = num_steps(out["t_end"], out["dt"])
     out["record_every"] = s.get("record_every", "int", max(1, steps // 200), check=at_least(1))
     out["checkpoint_every"] = s.get("checkpoint_every", "int", 10 * out["record_every"],
@@ -261,11 +295,28 @@ def _train(s: Section) -> dict[str, Any]:
     out["trainable"] = s.get("trainable", "str|list[str]", "all")
     out["mode"] = s.get("mode", "str", "full-batch", choices=("full-batch", "online"))
     out["tau"] = s.get("tau", "float", None if out["mode"] == "full-batch" else REQUIRED,
-                       check=positive)
+                       check=finite_positive)
     if out["mode"] == "online" and out["tau"] < out["dt"] * (1 - 1e-9):
         raise s.error("tau", f"must be at least dt = {out['dt']}, got {out['tau']}")
     s.finish()
     return out
+
+
+def _bounds_problem(v: list[float]) -> str | None:
+    """What is wrong with ``[train] bounds = [k_min, k_max]`` (None if nothing)."""
+    k_min, k_max = v
+    if not math.isfinite(k_min):
+        return f"k_min must be finite, got {k_min}"
+    if k_min < 0:
+        return (f"k_min must not be negative (conductances of a passive network are "
+                f"positive), got {k_min}")
+    if not k_min < k_max:
+        return f"need k_min < k_max, got [{k_min}, {k_max}]"
+    return None
+
+
+def _choice(value: str, choices: tuple[str, ...]) -> str | None:
+    return None if value in choices else f"must be one of {', '.join(choices)}; got {value!r}"
 
 
 def _output(s: Section, stem: str) -> dict[str, Any]:
@@ -291,18 +342,7 @@ def parse_experiment(table: dict[str, Any], path: Path) -> Experiment:
     config = {"network": network, "task": _task(sec["task"], "generator" in network),
               "rule": _rule(sec["rule"]), "train": _train(sec["train"]),
               "output": _output(sec["output"], path.stem)}
-    _check_finite(config, path)
     return Experiment(path=path, config=config)
-
-
-def _check_finite(config: dict[str, Any], path: Path, where: str = "") -> None:
-    for key, value in config.items():
-        name = f"{where}.{key}" if where else key
-        if isinstance(value, dict):
-            _check_finite(value, path, name)
-        elif isinstance(value, float) and not math.isfinite(value):
-            section, _, leaf = name.rpartition(".")
-            raise ExperimentError(f"{path}: [{section}] {leaf}: must be finite, got {value}")
 
 
 def load_experiment(path: str | Path) -> Experiment:

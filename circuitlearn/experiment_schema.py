@@ -8,6 +8,7 @@ file, the table and the key: ``exp.toml: [train] dt: must be positive, got -1.0`
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -64,8 +65,12 @@ class Section:
 
     def get(self, key: str, kind: str, default: Any = REQUIRED,
             choices: tuple[str, ...] | None = None,
-            check: Callable[[Any], str | None] | None = None) -> Any:
-        """Value of ``key`` (or ``default``), checked for type, choices and ``check``."""
+            check: Callable[[Any], str | None] | None = None, finite: bool = True) -> Any:
+        """Value of ``key`` (or ``default``), checked for type, choices and ``check``.
+
+        Numbers (kinds ``float``, ``range``, ``list[float]``) must be finite unless
+        ``finite`` is false (then ``check`` sees ``inf`` and ``nan`` as given).
+        """
         self.used.add(key)
         if key not in self.table:
             if default is REQUIRED:
@@ -78,6 +83,10 @@ class Section:
             value = float(value)
         elif kind in ("range", "list[float]"):
             value = [float(v) for v in value]
+        if finite and kind in ("float", "range", "list[float]"):
+            numbers = value if isinstance(value, list) else [value]
+            if not all(math.isfinite(v) for v in numbers):
+                raise self.error(key, f"must be finite, got {value}")
         if choices is not None and value not in choices:
             raise self.error(key, f"must be one of {', '.join(choices)}; got {value!r}")
         problem = check(value) if check else None
@@ -105,6 +114,28 @@ class Section:
 def positive(v: float) -> str | None:
     """Check that ``v > 0``."""
     return None if v > 0 else f"must be positive, got {v}"
+
+
+def finite_positive(v: float) -> str | None:
+    """Check that ``0 < v < inf``."""
+    if not math.isfinite(v):
+        return f"must be finite, got {v}"
+    return positive(v)
+
+
+def non_negative(v: float) -> str | None:
+    """Check that ``v >= 0``."""
+    return None if v >= 0 else f"must not be negative, got {v}"
+
+
+def unit_interval(v: float) -> str | None:
+    """Check that ``0 < v <= 1``."""
+    return None if 0 < v <= 1 else f"must lie in (0, 1], got {v}"
+
+
+def non_empty(v: list) -> str | None:
+    """Check that a list has at least one entry."""
+    return None if len(v) > 0 else "must list at least one entry, got []"
 
 
 def at_least(n: int) -> Callable[[int], str | None]:

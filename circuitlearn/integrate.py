@@ -172,12 +172,29 @@ def bounded(rate: Rate, bounds: Bounds | None) -> Rate:
     return restricted
 
 
+MAX_STEPS = 10**8
+"""Most steps one integration may take (``(t_end - t0) / dt``): far beyond any run
+that finishes, and small enough to reject ``dt = 1e-300`` before it runs forever."""
+
+
 def num_steps(t_end: float, dt: float, t0: float = 0.0) -> int:
-    """Steps of length ``dt`` to reach ``t_end`` from ``t0`` (the last may be shorter)."""
-    if not dt > 0:
-        raise ValueError(f"dt must be positive, got {dt}")
+    """Steps of length ``dt`` to reach ``t_end`` from ``t0`` (the last may be shorter).
+
+    Raises
+    ------
+    ValueError
+        ``dt`` not positive and finite, ``t0`` or ``t_end`` not finite, ``t_end``
+        before ``t0``, or more than :data:`MAX_STEPS` steps.
+    """
+    if not (dt > 0 and math.isfinite(dt)):
+        raise ValueError(f"dt must be positive and finite, got {dt}")
+    if not (math.isfinite(t0) and math.isfinite(t_end)):
+        raise ValueError(f"t0 and t_end must be finite, got t0 = {t0}, t_end = {t_end}")
     if t_end < t0:
         raise ValueError(f"t_end = {t_end} is before t0 = {t0}")
+    if (t_end - t0) / dt > MAX_STEPS:
+        raise ValueError(f"(t_end - t0) / dt = {(t_end - t0) / dt:.3g} steps is more than "
+                         f"the limit of {MAX_STEPS:.0e}")
     return max(0, math.ceil((t_end - t0) / dt - 1e-9))
 
 

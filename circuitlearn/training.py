@@ -105,6 +105,7 @@ class Run:
         self.folder = Path(folder)
         self.cfg = experiment.config["train"]
         self.setup = build(experiment)
+        self.fingerprint = self.setup.fingerprint()
         self.total = num_steps(self.cfg["t_end"], self.cfg["dt"])
         self.progress_flag = progress
         self.ckpt = self._resume_state() if resume else self._fresh_state()
@@ -115,7 +116,8 @@ class Run:
     def _fresh_state(self) -> Checkpoint:
         self.folder.mkdir(parents=True, exist_ok=True)
         k0 = np.array(self.setup.circuit.conductance, dtype=float)
-        return Checkpoint(0, 0.0, k0, [], self.setup.rng_states(), self.exp.config)
+        return Checkpoint(0, 0.0, k0, [], self.setup.rng_states(), self.exp.config,
+                          fingerprint=self.fingerprint)
 
     def _resume_state(self) -> Checkpoint:
         if not (self.folder / CHECKPOINT).is_file():
@@ -124,12 +126,38 @@ class Run:
         if comparable(ckpt.config) != comparable(_json_roundtrip(self.exp.config)):
             raise ExperimentError(f"{self.exp.path}: the experiment differs from the one "
                                   f"checkpointed in {self.folder}; cannot resume")
+        self._check_fingerprint(ckpt)
         if len(ckpt.k) != self.setup.circuit.num_resistors:
             raise ExperimentError(f"{self.folder}: checkpoint has {len(ckpt.k)} "
                                   "conductances, the network has "
                                   f"{self.setup.circuit.num_resistors}")
         self.setup.set_rng_states(ckpt.rng_states)
         return ckpt
+
+    def _check_fingerprint(self, ckpt: Checkpoint) -> None:
+        """Refuse to resume when the network or the data set differ from the checkpoint's.
+
+        The experiment file can be unchanged while the netlist it names (or a file
+        that one includes) or the CSV data were edited; a checkpoint without a
+        fingerprint (written by an older version) cannot be verified and is refused.
+        """
+        if ckpt.fingerprint is None:
+            raise ExperimentError(
+                f"{self.folder / CHECKPOINT}: the checkpoint has no fingerprint of the "
+                "network and data set (written by an older circuitlearn), so it cannot be "
+                "checked against them; cannot resume: start a fresh run without --resume")
+        network = self.exp.config["network"]
+        data = self.exp.config["task"]["data"]
+        from_file = "netlist" in network
+        changes = (("network", "network", "netlist" if from_file else "generator",
+                    f"the {'network netlist' if from_file else 'generated network'} "
+                    "changed since the checkpoint"),
+                   ("data", "task.data", "path" if data.get("path") else "kind",
+                    "the data set changed since the checkpoint"))
+        for part, table, key, what in changes:
+            if ckpt.fingerprint.get(part) != self.fingerprint[part]:
+                raise ExperimentError(f"{self.exp.path}: [{table}] {key}: {what} in "
+                                      f"{self.folder}; cannot resume")
 
     # -------------------------------------------------------------------- run
     def run(self, max_steps: int | None = None) -> dict[str, Any]:
@@ -196,7 +224,8 @@ class Run:
     def _save(self, last: _Last, rows: list, start: float) -> None:
         ckpt = Checkpoint(last.step, last.t, last.k, rows[:last.nrows], last.rng_states,
                           _json_roundtrip(self.exp.config),
-                          self.ckpt.wall_s + time.perf_counter() - start, self.counter.count)
+                          self.ckpt.wall_s + time.perf_counter() - start, self.counter.count,
+                          self.fingerprint)
         save_checkpoint(self.folder, ckpt)
 
     # ----------------------------------------------------------------- outputs

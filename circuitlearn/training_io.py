@@ -6,7 +6,8 @@
     Units: s, V^2, V^2, 1, S^2, W.
 ``checkpoint.npz``
     ``step``, ``t`` (s), ``k`` (S), ``curves`` (rows so far, NaN for empty
-    accuracy), ``rng_states`` and ``config`` (JSON text), ``wall_s`` and ``nfev``.
+    accuracy), ``rng_states``, ``config`` and ``fingerprint`` (JSON text; SHA-256
+    digests of the network and the data set), ``wall_s`` and ``nfev``.
     Written atomically: a temporary file in the same folder, then :func:`os.replace`.
 """
 
@@ -111,6 +112,10 @@ class Checkpoint:
         Wall time spent so far, all sessions (s).
     nfev : int
         Rate evaluations so far.
+    fingerprint : dict or None
+        ``{"network": sha256, "data": sha256}`` of the run's network and data set
+        (:meth:`~circuitlearn.training_setup.Setup.fingerprint`); None in a
+        checkpoint written before fingerprints were stored.
     """
 
     step: int
@@ -121,6 +126,7 @@ class Checkpoint:
     config: dict[str, Any]
     wall_s: float = 0.0
     nfev: int = 0
+    fingerprint: dict[str, str] | None = None
 
 
 def save_checkpoint(folder: Path, ckpt: Checkpoint) -> Path:
@@ -132,7 +138,8 @@ def save_checkpoint(folder: Path, ckpt: Checkpoint) -> Path:
              curves=np.array(ckpt.rows, dtype=float).reshape(-1, len(COLUMNS)),
              rng_states=np.array(json.dumps(ckpt.rng_states)),
              config=np.array(json.dumps(ckpt.config)),
-             wall_s=np.float64(ckpt.wall_s), nfev=np.int64(ckpt.nfev))
+             wall_s=np.float64(ckpt.wall_s), nfev=np.int64(ckpt.nfev),
+             fingerprint=np.array(json.dumps(ckpt.fingerprint)))
     _atomic_write(path, buffer.getvalue())
     return path
 
@@ -144,7 +151,9 @@ def load_checkpoint(folder: Path) -> Checkpoint:
         return Checkpoint(step=int(z["step"]), t=float(z["t"]), k=np.array(z["k"]),
                           rows=rows, rng_states=json.loads(str(z["rng_states"])),
                           config=json.loads(str(z["config"])), wall_s=float(z["wall_s"]),
-                          nfev=int(z["nfev"]))
+                          nfev=int(z["nfev"]),
+                          fingerprint=(json.loads(str(z["fingerprint"]))
+                                       if "fingerprint" in z.files else None))
 
 
 # -------------------------------------------------------------------- progress

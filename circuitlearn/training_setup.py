@@ -17,6 +17,7 @@ the generators' states, which makes resumed runs bit-for-bit identical.
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -69,6 +70,30 @@ class Setup:
         """Restore states saved by :meth:`rng_states`."""
         for name, state in states.items():
             self.rngs[name].bit_generator.state = state
+
+    def fingerprint(self) -> dict[str, str]:
+        """SHA-256 digests of the network and the data set (stored in checkpoints).
+
+        Returns
+        -------
+        dict
+            ``"network"``: the flat netlist :func:`circuitlearn.netlist.write` makes
+            of :attr:`circuit` (title line left out) and its exact conductances, so
+            edits of the netlist, of included files or of a generator show;
+            ``"data"``: shapes and bytes of ``x_train, y_train, x_test, y_test``.
+        """
+        from . import netlist
+
+        text = netlist.write(self.circuit).split("\n", 1)[1]
+        net = hashlib.sha256(text.encode())
+        net.update(np.ascontiguousarray(self.circuit.conductance, "<f8").tobytes())
+        data = hashlib.sha256()
+        d = self.dataset
+        for arr in (d.x_train, d.y_train, d.x_test, d.y_test):
+            arr = np.ascontiguousarray(arr, "<f8")
+            data.update(repr(arr.shape).encode())
+            data.update(arr.tobytes())
+        return {"network": net.hexdigest(), "data": data.hexdigest()}
 
 
 def _fail(exp: Experiment, section: str, key: str, message: str) -> ExperimentError:
@@ -146,7 +171,12 @@ def _inputs(exp: Experiment, circuit: Circuit, inputs: list[str]) -> list[str]:
         if name.lower() not in sources:
             raise _fail(exp, "task", "inputs", f"no source named {name!r} "
                         f"(sources: {', '.join(sorted(sources)) or 'none'})")
-    return [n.lower() for n in inputs]
+    lower = [n.lower() for n in inputs]
+    for i, name in enumerate(lower):
+        if name in lower[:i]:
+            raise _fail(exp, "task", "inputs", f"lists the source {name!r} twice "
+                        "(each data column drives its own source)")
+    return lower
 
 
 def build_problem(exp: Experiment, circuit: Circuit, inputs: list[str], outputs: list) -> Any:
@@ -238,9 +268,9 @@ def build(exp: Experiment) -> Setup:
     rule, rngs = build_rule(exp, problem)
     mask = np.asarray(problem.trainable, bool)
     b = exp.config["train"]["bounds"]
-    return Setup(exp, circuit, problem, dataset, rule, mask,
-                 Bounds(*b) if b is not None else default_bounds(circuit.conductance, mask),
-                 rngs)
+    bounds = (default_bounds(circuit.conductance, mask) if b is None
+              else Bounds(b[0], np.inf if b[1] is None else b[1]))
+    return Setup(exp, circuit, problem, dataset, rule, mask, bounds, rngs)
 
 
 DEFAULT_FLOOR = 1e-3

@@ -178,3 +178,87 @@ def test_iris_input_count_mismatch(tmp_path):
         "../iris.cir", str(EXAMPLES.parent / "iris.cir")).replace("signed = true",
                                                                   "signed = false")
     assert "[task] inputs" in _error(tmp_path, text)
+
+
+def test_numbers_must_be_finite_and_step_count_capped(tmp_path):
+    message = _error(tmp_path, GENERATED.replace("t_end = 1.0", "t_end = inf"))
+    assert "[train] t_end" in message and "finite" in message
+    assert "[train] dt" in _error(tmp_path, GENERATED.replace("dt = 0.1", "dt = nan"))
+    for text in (GENERATED.replace("dt = 0.1", "dt = 1e-300"),
+                 GENERATED.replace("t_end = 1.0", "t_end = 1e300")):
+        message = _error(tmp_path, text)
+        assert "[train] dt" in message and "t_end / dt" in message and "1e+08" in message
+    assert "[rule] alpha" in _error(tmp_path, GENERATED.replace("eta = 0.2",
+                                                                "eta = 0.2\nalpha = inf"))
+    assert "[task.data] input_range" in _error(
+        tmp_path, GENERATED.replace("n_test = 6", "n_test = 6\ninput_range = [-1.0, inf]"))
+    assert "[network] conductance" in _error(
+        tmp_path, GENERATED.replace("seed = 4", "seed = 4\nconductance = [0.5, inf]"))
+    online = GENERATED.replace("dt = 0.1", 'dt = 0.1\nmode = "online"\ntau = inf')
+    assert "[train] tau" in _error(tmp_path, online)
+
+
+@pytest.mark.parametrize("old,new,key", [
+    ("eta = 0.2", "eta = 1.5", "[rule] eta"),
+    ("eta = 0.2", "eta = 0.0", "[rule] eta"),
+    ("eta = 0.2", "eta = 0.2\nalpha = 0.0", "[rule] alpha"),
+    ('name = "cl"\neta = 0.2', 'name = "ep"\nbeta = -0.1', "[rule] beta"),
+    ('name = "cl"\neta = 0.2', 'name = "ep"\nbeta = 0.1\nnudging = "sideways"',
+     "[rule] nudging"),
+    ("eta = 0.2", 'eta = 0.2\npath = "shortcut"', "[rule] path"),
+])
+def test_rule_parameter_ranges(tmp_path, old, new, key):
+    assert key in _error(tmp_path, GENERATED.replace(old, new))
+
+
+def test_eta_one_is_allowed(tmp_path):
+    exp = load_experiment(_write(tmp_path, GENERATED.replace("eta = 0.2", "eta = 1.0")))
+    assert exp.config["rule"]["eta"] == 1.0
+
+
+@pytest.mark.parametrize("table,key", [
+    ("[rule.noise]\nsigma = 0.1\nkind = \"loud\"", "[rule.noise] kind"),
+    ("[rule.noise]\nkind = \"additive\"\nsigma = -0.1", "[rule.noise] sigma"),
+    ("[rule.desynchronous]\nfraction = 1.5", "[rule.desynchronous] fraction"),
+    ("[rule.quantize]\nstep = 0.1\nlevels = 1", "[rule.quantize] levels"),
+    ("[rule.quantize]\nlevels = 5\nstep = -0.1", "[rule.quantize] step"),
+])
+def test_modifier_parameter_ranges_name_the_key(tmp_path, table, key):
+    assert key in _error(tmp_path, GENERATED + "\n" + table + "\n")
+
+
+def test_inputs_and_outputs_must_not_be_empty(tmp_path):
+    for key in ("inputs", "outputs"):
+        text = GENERATED.replace("[task.data]", f"[task]\n{key} = []\n\n[task.data]")
+        message = _error(tmp_path, text)
+        assert f"[task] {key}" in message and "at least one" in message
+
+
+def test_repeated_input_source_names_inputs(tmp_path):
+    text = (EXAMPLES / "regression.toml").read_text().replace(
+        "../disordered.cir", str(EXAMPLES.parent / "disordered.cir"))
+    message = _error(tmp_path, text.replace('"vin2"', '"VIN1"'))
+    assert "[task] inputs" in message and "twice" in message
+
+
+@pytest.mark.parametrize("bounds,words", [
+    ("[-1e9, 1e9]", "passive network"),
+    ("[-0.1, 2.0]", "passive network"),
+    ("[-inf, 2.0]", "finite"),
+    ("[0.5, 0.5]", "k_min < k_max"),
+    ("[inf, inf]", "finite"),
+])
+def test_bad_bounds(tmp_path, bounds, words):
+    message = _error(tmp_path, GENERATED.replace("dt = 0.1", f"dt = 0.1\nbounds = {bounds}"))
+    assert "[train] bounds" in message and words in message
+
+
+def test_bounds_zero_floor_and_open_top(tmp_path):
+    text = GENERATED.replace("dt = 0.1", "dt = 0.1\nbounds = [0.0, inf]")
+    exp = load_experiment(_write(tmp_path, text))
+    assert exp.config["train"]["bounds"] == [0.0, None]  # JSON-able, no Infinity
+    setup = build(exp)
+    assert setup.bounds.lower == 0.0 and setup.bounds.upper == np.inf
+    default = build(load_experiment(_write(tmp_path, GENERATED, "default.toml")))
+    k0 = default.circuit.conductance
+    assert default.bounds.lower == pytest.approx(1e-3 * k0.min()) and default.bounds.upper == np.inf

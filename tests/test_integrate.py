@@ -8,6 +8,7 @@ import pytest
 from circuitlearn import generators, tasks
 from circuitlearn.equilibrium import make_problem
 from circuitlearn.integrate import (
+    MAX_STEPS,
     RK4,
     Adaptive,
     Bounds,
@@ -198,3 +199,13 @@ def test_example_schedule_is_a_permutation_per_epoch():
     again = ExampleSchedule(5, tau=0.5, seed=3)
     assert [again.example(0.5 * w + 0.25) for w in range(10)] == first + second
     assert s.window(1.0) == 2 and s.window(0.9999999) == 1
+
+
+def test_num_steps_rejects_non_finite_times_and_absurd_step_counts():
+    assert num_steps(MAX_STEPS * 0.5, 0.5) == MAX_STEPS
+    for t_end, dt in ((np.inf, 0.1), (np.nan, 0.1), (1.0, np.inf), (1.0, np.nan), (1.0, 0.0),
+                      (1.0, 1e-300), (1e300, 1.0), (MAX_STEPS * 0.5 + 1.0, 0.5)):
+        with pytest.raises(ValueError):
+            num_steps(t_end, dt)
+    with pytest.raises(ValueError, match="finite"):
+        list(iterate(lambda t, k: k, np.ones(1), t_end=np.inf, dt=0.1))

@@ -225,3 +225,107 @@ def test_default_bounds_keep_conductances_positive(tmp_path):
     assert summary["bounds"] == [pytest.approx(1e-3 * k0.min()), None]
     assert k.min() >= 1e-3 * k0.min() > 0
     assert k.min() == pytest.approx(1e-3 * k0.min())  # the floor was reached
+
+
+NETLIST_EXP = """
+[network]
+netlist = "main.cir"
+
+[task]
+inputs = {inputs}
+outputs = {outputs}
+
+[task.data]
+{data}
+
+[rule]
+name = "cl"
+eta = 0.1
+alpha = 20.0
+
+[train]
+t_end = 2.0
+dt = 0.1
+bounds = [0.3, 3.0]
+"""
+
+
+def _netlist_experiment(tmp_path: Path, data: str) -> tuple[Path, list[str]]:
+    """A netlist experiment whose resistors live in ``part.cir``, included by ``main.cir``."""
+    from circuitlearn import generators
+
+    net = generators.delaunay_network(16, 3.5, seed=1)
+    net, inputs, outputs = generators.learning_network(net, n_inputs=2, n_outputs=2, seed=2)
+    lines = netlist.write(net).splitlines()
+    resistors = [line for line in lines if line.startswith("r")]
+    rest = [line for line in lines[1:] if not line.startswith("r")]
+    (tmp_path / "part.cir").write_text("\n".join(resistors) + "\n")
+    (tmp_path / "main.cir").write_text("\n".join([lines[0], ".include part.cir", *rest]) + "\n")
+    path = tmp_path / "net.toml"
+    path.write_text(NETLIST_EXP.format(inputs=json.dumps(list(inputs)),
+                                       outputs=json.dumps(list(outputs)), data=data))
+    return path, resistors
+
+
+def test_resume_refuses_an_edited_included_netlist(tmp_path, capsys):
+    exp, resistors = _netlist_experiment(tmp_path, 'kind = "teacher"\nn_train = 5\nn_test = 5')
+    out = tmp_path / "run"
+    assert _run(exp, "--out", out, "--max-steps", "4") == 0
+    assert load_checkpoint(out).fingerprint is not None
+    name, a, b, _ = resistors[0].split()
+    part = tmp_path / "part.cir"
+    part.write_text(part.read_text().replace(resistors[0], f"{name} {a} {b} 0.777"))
+    capsys.readouterr()
+    assert _run(exp, "--resume", out) == 2
+    err = capsys.readouterr().err
+    assert str(exp) in err and "[network] netlist" in err
+    assert "the network netlist changed since the checkpoint" in err and "Traceback" not in err
+    part.write_text("\n".join(resistors) + "\n")  # undo the edit: resuming works again
+    assert _run(exp, "--resume", out) == 0
+
+
+def test_resume_refuses_an_edited_data_file(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    rows = ["x1,x2,y1,y2"] + [",".join(f"{v:.6f}" for v in rng.uniform(0, 1, 4))
+                              for _ in range(12)]
+    (tmp_path / "data.csv").write_text("\n".join(rows) + "\n")
+    data = ('kind = "csv"\npath = "data.csv"\ninput_columns = ["x1", "x2"]\n'
+            'target_columns = ["y1", "y2"]')
+    exp, _ = _netlist_experiment(tmp_path, data)
+    out = tmp_path / "run"
+    assert _run(exp, "--out", out, "--max-steps", "4") == 0
+    rows[3] = "0.5,0.5,0.25,0.25"
+    (tmp_path / "data.csv").write_text("\n".join(rows) + "\n")
+    capsys.readouterr()
+    assert _run(exp, "--resume", out) == 2
+    err = capsys.readouterr().err
+    assert "[task.data] path" in err and "the data set changed since the checkpoint" in err
+
+
+def test_resume_refuses_a_checkpoint_without_fingerprint(tmp_path, capsys):
+    exp = _experiment(tmp_path)
+    out = tmp_path / "old"
+    assert _run(exp, "--out", out, "--max-steps", "4") == 0
+    with np.load(out / "checkpoint.npz") as z:
+        old = {k: z[k] for k in z.files if k != "fingerprint"}
+    np.savez(out / "checkpoint.npz", **old)  # as written before fingerprints existed
+    assert load_checkpoint(out).fingerprint is None
+    capsys.readouterr()
+    assert _run(exp, "--resume", out) == 2
+    err = capsys.readouterr().err
+    assert "checkpoint.npz" in err and "no fingerprint" in err and "fresh run" in err
+
+
+@pytest.mark.parametrize("old,new,key", [
+    ("t_end = 2.0", "t_end = inf", "[train] t_end"),
+    ("dt = 0.1", "dt = 1e-300", "[train] dt"),
+    ("eta = 0.1", "eta = 1.5", "[rule] eta"),
+    ("outputs = 2\n", "outputs = 2\n\n[task]\noutputs = []\n", "[task] outputs"),
+    ("bounds = [0.3, 3.0]", "bounds = [-1e9, 1e9]", "[train] bounds"),
+])
+def test_bad_values_exit_2_without_traceback(tmp_path, capsys, old, new, key):
+    exp = _experiment(tmp_path)
+    exp.write_text(exp.read_text().replace(old, new, 1))
+    assert _run(exp, "--out", tmp_path / "out") == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {exp}: {key}") and "Traceback" not in err
