@@ -28,6 +28,16 @@ class SourceSpec:
     i_bias: int = 0
 
 
+#: Source configurations exercised by the tests: grounded voltage inputs, inputs with
+#: constant bias sources, current inputs, and floating voltage inputs.
+SOURCE_CASES = {
+    "grounded-v": SourceSpec(v_inputs=2),
+    "v-bias": SourceSpec(v_inputs=2, v_bias=1, i_bias=1),
+    "current": SourceSpec(v_inputs=0, i_inputs=2, v_bias=1),
+    "floating": SourceSpec(v_inputs=1, floating_inputs=1, i_inputs=1, i_bias=1),
+}
+
+
 def random_edges(rng: np.random.Generator, num_nodes: int, extra: int) -> np.ndarray:
     """A random connected simple graph: a random spanning tree plus ``extra`` edges."""
     order = rng.permutation(num_nodes)

@@ -16,6 +16,7 @@ from circuitlearn.equilibrium import (
     predict,
 )
 from circuitlearn.equilibrium_examples import (
+    SOURCE_CASES,
     SourceSpec,
     random_circuit,
     random_problem,
@@ -25,12 +26,7 @@ from circuitlearn.errors import CircuitLearnError
 from circuitlearn.laplacian import laplacian
 from circuitlearn.solver import solve
 
-CASES = {
-    "grounded-v": SourceSpec(v_inputs=2),
-    "v-bias": SourceSpec(v_inputs=2, v_bias=1, i_bias=1),
-    "current": SourceSpec(v_inputs=0, i_inputs=2, v_bias=1),
-    "floating": SourceSpec(v_inputs=1, floating_inputs=1, i_inputs=1, i_bias=1),
-}
+CASES = SOURCE_CASES
 
 
 @pytest.fixture(params=[(c, pairs) for c in CASES for pairs in (False, True)],

@@ -14,15 +14,14 @@ from circuitlearn.equilibrium import (
     output_conductance,
     predict,
 )
-from circuitlearn.equilibrium_examples import SourceSpec, delaunay_problem, random_problem
+from circuitlearn.equilibrium_examples import (
+    SOURCE_CASES,
+    delaunay_problem,
+    random_problem,
+)
 from circuitlearn.rules import coupled_learning, equilibrium_propagation
 
-CASES = {
-    "grounded-v": SourceSpec(v_inputs=2),
-    "v-bias": SourceSpec(v_inputs=2, v_bias=1, i_bias=1),
-    "current": SourceSpec(v_inputs=0, i_inputs=2, v_bias=1),
-    "floating": SourceSpec(v_inputs=1, floating_inputs=1, i_inputs=1, i_bias=1),
-}
+CASES = SOURCE_CASES
 PARAMS = [(c, pairs) for c in CASES for pairs in (False, True)]
 IDS = [f"{c}-{'pairs' if p else 'nodes'}" for c, p in PARAMS]
 
