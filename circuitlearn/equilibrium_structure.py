@@ -25,78 +25,23 @@ holds every other source at its netlist value (the constant bias).
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
 
 from .circuit import Circuit
 from .errors import CircuitLearnError
 from .factor import SymbolicFactor, default_backend
-from .laplacian import BlockLaplacian, incidence_matrix
+from .laplacian import BlockLaplacian, incidence_matrix, injection_matrix
+from .topology import source_forest
 
 
 class ProblemError(CircuitLearnError):
     """A learning problem that cannot be set up or solved (unknown source or node,
     an output held by voltage sources, dependent outputs, a singular network)."""
-
-
-def source_forest(num_nodes: int, vsource_edges: np.ndarray) -> tuple[np.ndarray, sp.csr_matrix]:
-    """Representatives and offset map of the voltage-source forest.
-
-    Parameters
-    ----------
-    num_nodes : int
-        ``N``, ground (index 0) included.
-    vsource_edges : ndarray of int, shape (S_v, 2)
-        ``(n+, n-)`` of each voltage source; ``V(n+) - V(n-) = s``. Must be a forest.
-
-    Returns
-    -------
-    rep : ndarray of int, shape (N,)
-        Representative node of each node (itself when no source touches it).
-    offsets : csr_matrix, shape (N, S_v)
-        ``Q`` with ``V_n - V_rep(n) = (Q s_v)_n`` (dimensionless, entries +-1).
-    """
-    n, s = num_nodes, len(vsource_edges)
-    rep = np.arange(n)
-    if s == 0:
-        return rep, sp.csr_matrix((n, 0))
-    a, b = vsource_edges[:, 0], vsource_edges[:, 1]
-    graph = sp.coo_matrix((np.ones(s), (a, b)), shape=(n, n))
-    _, label = connected_components(graph, directed=False)
-    root = np.full(label.max() + 1, n)
-    np.minimum.at(root, label, np.arange(n))  # ground (index 0) roots its own tree
-    rep = root[label]
-    rows = _tree_offsets(n, a.tolist(), b.tolist(), np.unique(rep[np.unique(vsource_edges)]))
-    r, c, v = zip(*rows, strict=True) if rows else ((), (), ())
-    return rep, sp.csr_matrix((v, (r, c)), shape=(n, s))
-
-
-def _tree_offsets(n: int, a: list[int], b: list[int], roots: np.ndarray) -> list[tuple]:
-    """Breadth-first walk of each source tree: ``(node, source, sign)`` triples of ``Q``.
-
-    Structural, run once per problem (a loop over sources, not over edges).
-    """
-    adj: dict[int, list[tuple[int, int, float]]] = {}
-    for s, (p, m) in enumerate(zip(a, b, strict=True)):
-        adj.setdefault(p, []).append((m, s, -1.0))  # V(n-) = V(n+) - s
-        adj.setdefault(m, []).append((p, s, +1.0))  # V(n+) = V(n-) + s
-    offset: dict[int, dict[int, float]] = {}
-    for root in roots.tolist():
-        offset[root] = {}
-        queue = deque([root])
-        while queue:
-            node = queue.popleft()
-            for other, s, sign in adj.get(node, ()):
-                if other not in offset:
-                    offset[other] = {**offset[node], s: sign}
-                    queue.append(other)
-    return [(node, s, sign) for node, terms in offset.items() for s, sign in terms.items()]
 
 
 @dataclass(frozen=True, eq=False)
@@ -164,7 +109,7 @@ class ProblemStructure:
                              (np.r_[pos, neg], np.r_[np.arange(len(pos)), np.arange(len(neg))])),
                             shape=(n, len(pos)))
         return cls(incidence, blocks, gather, drive_nodes, (incidence @ drive_nodes).tocsr(),
-                   (_injection_matrix(circuit) @ sel_i).tocsr(), pos, neg,
+                   (injection_matrix(circuit.isource_edges, n) @ sel_i).tocsr(), pos, neg,
                    np.asarray((gather.T @ c_t).todense()))
 
     @property
@@ -234,15 +179,6 @@ class ProblemStructure:
         sub = self.out_free[touched]
         n_out = self.out_free.shape[1]
         return n_out == 0 or (sub.size > 0 and np.linalg.matrix_rank(sub) == n_out)
-
-
-def _injection_matrix(circuit: Circuit) -> sp.csr_matrix:
-    """``J`` (N x S_i): a unit current source injects -1 A into n+ and +1 A into n-."""
-    e = circuit.isource_edges
-    s = np.arange(len(e))
-    vals = np.r_[-np.ones(len(e)), np.ones(len(e))]
-    return sp.csr_matrix((vals, (np.r_[e[:, 0], e[:, 1]], np.r_[s, s])),
-                         shape=(circuit.num_nodes, len(e)))
 
 
 def _drive_selection(circuit: Circuit, inputs: Sequence[str]) -> tuple[sp.csr_matrix, ...]:

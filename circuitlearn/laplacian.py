@@ -33,6 +33,12 @@ def incidence_matrix(edges: np.ndarray, num_nodes: int) -> sp.csr_matrix:
     return sp.csr_matrix((vals, (rows, edges.ravel())), shape=(num_edges, num_nodes))
 
 
+def injection_matrix(edges: np.ndarray, num_nodes: int) -> sp.csr_matrix:
+    """``J = -B^T`` (N x S): a current source ``(n+, n-)`` of 1 A draws 1 A out of
+    ``n+`` and injects it into ``n-`` (SPICE convention), so ``b = J i`` (A)."""
+    return (-incidence_matrix(edges, num_nodes).T).tocsr()
+
+
 def laplacian(edges: np.ndarray, k: np.ndarray, num_nodes: int) -> sp.csr_matrix:
     """Full weighted Laplacian ``L = B^T diag(k) B`` (N x N), assembled from COO arrays."""
     b = incidence_matrix(edges, num_nodes)

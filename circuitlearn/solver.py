@@ -30,7 +30,7 @@ import scipy.sparse.linalg as spla
 from .circuit import Circuit
 from .errors import TopologyError
 from .factor import Factorization, SingularMatrixError
-from .laplacian import BlockLaplacian, incidence_matrix, laplacian
+from .laplacian import BlockLaplacian, incidence_matrix, injection_matrix, laplacian
 from .topology import check_topology, grounded_source_potentials
 
 
@@ -93,11 +93,7 @@ class OperatingPoint:
 
 def _injections(circuit: Circuit) -> np.ndarray:
     """Current ``b_n`` injected into each node by current sources (A)."""
-    b = np.zeros(circuit.num_nodes)
-    e = circuit.isource_edges
-    np.add.at(b, e[:, 0], -circuit.isource_values)
-    np.add.at(b, e[:, 1], circuit.isource_values)
-    return b
+    return injection_matrix(circuit.isource_edges, circuit.num_nodes) @ circuit.isource_values
 
 
 def solve(circuit: Circuit, *, backend: str | None = None) -> OperatingPoint:

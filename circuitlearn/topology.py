@@ -15,6 +15,8 @@ name the elements, nodes and lines instead.
 
 from __future__ import annotations
 
+from collections import deque
+
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import breadth_first_order, connected_components
@@ -138,19 +140,63 @@ def grounded_source_potentials(circuit: Circuit) -> dict[int, float] | None:
     the grounded Laplacian; returns ``None`` when some source floats (then modified
     nodal analysis is needed). Assumes :func:`check_voltage_sources` passed.
     """
-    fixed = {0: 0.0}
-    pending = list(zip(circuit.vsource_edges.tolist(), circuit.vsource_values.tolist(),
-                       strict=True))
-    while pending:
-        rest = []
-        for (a, b), value in pending:
-            if b in fixed:
-                fixed[a] = fixed[b] + value
-            elif a in fixed:
-                fixed[b] = fixed[a] - value
-            else:
-                rest.append(((a, b), value))
-        if len(rest) == len(pending):
-            return None
-        pending = rest
-    return fixed
+    rep, offsets = source_forest(circuit.num_nodes, circuit.vsource_edges)
+    nodes = np.unique(np.concatenate([[0], circuit.vsource_edges.ravel()]))
+    if np.any(rep[nodes] != 0):
+        return None
+    potentials = offsets @ circuit.vsource_values
+    return {int(n): float(potentials[n]) for n in nodes}
+
+
+def source_forest(num_nodes: int, vsource_edges: np.ndarray) -> tuple[np.ndarray, sp.csr_matrix]:
+    """Representatives and offset map of the voltage-source forest.
+
+    Parameters
+    ----------
+    num_nodes : int
+        ``N``, ground (index 0) included.
+    vsource_edges : ndarray of int, shape (S_v, 2)
+        ``(n+, n-)`` of each voltage source; ``V(n+) - V(n-) = s``. Must be a forest.
+
+    Returns
+    -------
+    rep : ndarray of int, shape (N,)
+        Representative node of each node (itself when no source touches it).
+    offsets : csr_matrix, shape (N, S_v)
+        ``Q`` with ``V_n - V_rep(n) = (Q s_v)_n`` (dimensionless, entries +-1).
+    """
+    n, s = num_nodes, len(vsource_edges)
+    rep = np.arange(n)
+    if s == 0:
+        return rep, sp.csr_matrix((n, 0))
+    a, b = vsource_edges[:, 0], vsource_edges[:, 1]
+    graph = sp.coo_matrix((np.ones(s), (a, b)), shape=(n, n))
+    _, label = connected_components(graph, directed=False)
+    root = np.full(label.max() + 1, n)
+    np.minimum.at(root, label, np.arange(n))  # ground (index 0) roots its own tree
+    rep = root[label]
+    rows = _tree_offsets(n, a.tolist(), b.tolist(), np.unique(rep[np.unique(vsource_edges)]))
+    r, c, v = zip(*rows, strict=True) if rows else ((), (), ())
+    return rep, sp.csr_matrix((v, (r, c)), shape=(n, s))
+
+
+def _tree_offsets(n: int, a: list[int], b: list[int], roots: np.ndarray) -> list[tuple]:
+    """Breadth-first walk of each source tree: ``(node, source, sign)`` triples of ``Q``.
+
+    Structural, run once per problem (a loop over sources, not over edges).
+    """
+    adj: dict[int, list[tuple[int, int, float]]] = {}
+    for s, (p, m) in enumerate(zip(a, b, strict=True)):
+        adj.setdefault(p, []).append((m, s, -1.0))  # V(n-) = V(n+) - s
+        adj.setdefault(m, []).append((p, s, +1.0))  # V(n+) = V(n-) + s
+    offset: dict[int, dict[int, float]] = {}
+    for root in roots.tolist():
+        offset[root] = {}
+        queue = deque([root])
+        while queue:
+            node = queue.popleft()
+            for other, s, sign in adj.get(node, ()):
+                if other not in offset:
+                    offset[other] = {**offset[node], s: sign}
+                    queue.append(other)
+    return [(node, s, sign) for node, terms in offset.items() for s, sign in terms.items()]
