@@ -2,16 +2,16 @@
 
 __version__ = "0.1.0"
 
-from .circuit import Circuit  # noqa: E402
-from .equilibrium import EquilibriumSolver, LearningProblem, make_problem  # noqa: E402
-from .errors import CircuitLearnError, NetlistError, TopologyError  # noqa: E402
-from .experiment import load_experiment  # noqa: E402
-from .netlist import load, parse, write, write_file  # noqa: E402
-from .rules import chain, make_rule  # noqa: E402
-from .solver import OperatingPoint, solve  # noqa: E402
-from .training import train  # noqa: E402
-from .validate import validate_netlist  # noqa: E402
-from .validate_states import validate_experiment  # noqa: E402
+from circuitlearn.circuit import Circuit  # noqa: E402
+from circuitlearn.errors import CircuitLearnError, NetlistError, TopologyError  # noqa: E402
+from circuitlearn.learning.rules import chain, make_rule  # noqa: E402
+from circuitlearn.netlist import load, parse, write, write_file  # noqa: E402
+from circuitlearn.solver.dc import OperatingPoint, solve  # noqa: E402
+from circuitlearn.solver.equilibrium import EquilibriumSolver, LearningProblem, make_problem  # noqa: E402
+from circuitlearn.spice.states import validate_experiment  # noqa: E402
+from circuitlearn.spice.validation import validate_netlist  # noqa: E402
+from circuitlearn.training.experiment import load_experiment  # noqa: E402
+from circuitlearn.training.run import train  # noqa: E402
 
 __all__ = [
     "Circuit",

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import networkx as nx
 import numpy as np
 
-from .errors import SourceLocation
+from circuitlearn.errors import SourceLocation
 
 GROUND = "0"
 

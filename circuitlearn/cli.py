@@ -14,8 +14,8 @@ import os
 import sys
 from collections.abc import Sequence
 
-from . import __version__
-from .errors import CircuitLearnError
+from circuitlearn import __version__
+from circuitlearn.errors import CircuitLearnError
 
 COMMANDS = ("simulate", "validate", "train", "bench")
 

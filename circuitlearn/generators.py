@@ -24,7 +24,7 @@ import networkx as nx
 import numpy as np
 from scipy.spatial import Delaunay
 
-from .circuit import GROUND, Circuit
+from circuitlearn.circuit import GROUND, Circuit
 
 Conductance = tuple[float, float]
 DEFAULT_CONDUCTANCE: Conductance = (0.5, 1.5)
@@ -263,7 +263,7 @@ def learning_network(circuit: Circuit, *, n_inputs: int, n_outputs: int,
 
 def write_netlist(circuit: Circuit, path: str | Path) -> Path:
     """Write ``circuit`` as a SPICE netlist (``circuitlearn.netlist.write_file``)."""
-    from . import netlist
+    from circuitlearn import netlist
 
     netlist.write_file(circuit, path)
     return Path(path)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from circuitlearn.errors import CircuitLearnError
 from circuitlearn.netlist import load
-from circuitlearn.solver import solve
+from circuitlearn.solver.dc import solve
 
 KNOWN_ILL_POSED: dict[str, str] = {}
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from circuitlearn.netlist import parse
-from circuitlearn.solver import solve
+from circuitlearn.solver.dc import solve
 
 
 def op_of(text: str):

@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from circuitlearn.circuit import Circuit
-from circuitlearn.equilibrium import (
+from circuitlearn.errors import CircuitLearnError
+from circuitlearn.solver.dc import solve
+from circuitlearn.solver.equilibrium import (
     EquilibriumSolver,
     LearningProblem,
     ProblemError,
@@ -15,16 +17,14 @@ from circuitlearn.equilibrium import (
     output_conductance,
     predict,
 )
-from circuitlearn.equilibrium_examples import (
+from circuitlearn.solver.examples import (
     SOURCE_CASES,
     SourceSpec,
     random_circuit,
     random_problem,
     source_free_nodes,
 )
-from circuitlearn.errors import CircuitLearnError
-from circuitlearn.laplacian import laplacian
-from circuitlearn.solver import solve
+from circuitlearn.solver.laplacian import laplacian
 
 CASES = SOURCE_CASES
 

@@ -7,7 +7,7 @@ import pytest
 from circuitlearn.cli import main
 from circuitlearn.errors import CircuitLearnError, NetlistError, TopologyError
 from circuitlearn.netlist import load
-from circuitlearn.solver import solve
+from circuitlearn.solver.dc import solve
 
 # (case id, netlist body after the title, error class, fragments the message must contain)
 CASES = [

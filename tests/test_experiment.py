@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from circuitlearn.errors import ExperimentError
-from circuitlearn.experiment import comparable, load_experiment
-from circuitlearn.training_setup import build, make_rate, trainable_mask
+from circuitlearn.training.experiment import comparable, load_experiment
+from circuitlearn.training.setup import build, make_rate, trainable_mask
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "netlists" / "experiments"
 

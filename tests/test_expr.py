@@ -19,7 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from circuitlearn.errors import CircuitLearnError
-from circuitlearn.expr import (
+from circuitlearn.netlist.expr import (
     ExpressionError,
     UserFunction,
     evaluate,

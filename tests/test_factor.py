@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from circuitlearn import factor
-from circuitlearn.equilibrium import EquilibriumSolver
-from circuitlearn.equilibrium_examples import SourceSpec, random_problem
-from circuitlearn.factor import (
+from circuitlearn.solver import factor
+from circuitlearn.solver.equilibrium import EquilibriumSolver
+from circuitlearn.solver.examples import SourceSpec, random_problem
+from circuitlearn.solver.factor import (
     Factorization,
     SingularMatrixError,
     SymbolicFactor,
@@ -17,7 +17,7 @@ from circuitlearn.factor import (
     default_backend,
     set_default_backend,
 )
-from circuitlearn.laplacian import BlockLaplacian
+from circuitlearn.solver.laplacian import BlockLaplacian
 
 BACKENDS = available_backends()
 

@@ -7,7 +7,7 @@ import pytest
 
 from circuitlearn import generators as g
 from circuitlearn import netlist
-from circuitlearn.solver import solve
+from circuitlearn.solver.dc import solve
 
 
 def _degrees(circuit) -> np.ndarray:

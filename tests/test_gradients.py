@@ -7,19 +7,19 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from circuitlearn.equilibrium import (
+from circuitlearn.learning.rules import coupled_learning, equilibrium_propagation
+from circuitlearn.solver.equilibrium import (
     BatchMoments,
     adjoint_gradient,
     mse_loss,
     output_conductance,
     predict,
 )
-from circuitlearn.equilibrium_examples import (
+from circuitlearn.solver.examples import (
     SOURCE_CASES,
     delaunay_problem,
     random_problem,
 )
-from circuitlearn.rules import coupled_learning, equilibrium_propagation
 
 CASES = SOURCE_CASES
 PARAMS = [(c, pairs) for c in CASES for pairs in (False, True)]

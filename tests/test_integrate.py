@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from circuitlearn import generators, tasks
-from circuitlearn.equilibrium import make_problem
-from circuitlearn.integrate import (
+from circuitlearn import generators
+from circuitlearn.learning import tasks
+from circuitlearn.learning.integrate import (
     MAX_STEPS,
     RK4,
     Adaptive,
@@ -19,7 +19,8 @@ from circuitlearn.integrate import (
     make_integrator,
     num_steps,
 )
-from circuitlearn.rules import chain, invariant_q, make_rule, quantize
+from circuitlearn.learning.rules import chain, invariant_q, make_rule, quantize
+from circuitlearn.solver.equilibrium import make_problem
 
 NEVER = 10**9  # record_every that records only the first and last states
 

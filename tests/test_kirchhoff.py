@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from circuitlearn.circuit import Circuit
-from circuitlearn.laplacian import BlockLaplacian, incidence_matrix, laplacian
-from circuitlearn.solver import _solve_mna, solve
+from circuitlearn.solver.dc import _solve_mna, solve
+from circuitlearn.solver.laplacian import BlockLaplacian, incidence_matrix, laplacian
 
 
 def random_circuit(seed: int, n: int, extra_edges: int, n_v: int, n_i: int,

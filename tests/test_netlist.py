@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from circuitlearn.circuit import Circuit
 from circuitlearn.netlist import load, parse, write
-from circuitlearn.solver import solve
+from circuitlearn.solver.dc import solve
 
 
 def resistances(text: str) -> dict[str, float]:

@@ -5,15 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from circuitlearn.equilibrium import (
-    BatchMoments,
-    EquilibriumSolver,
-    adjoint_gradient,
-    make_problem,
-)
-from circuitlearn.equilibrium_examples import SourceSpec, random_problem
 from circuitlearn.errors import CircuitLearnError
-from circuitlearn.rules import (
+from circuitlearn.learning.modifiers import ModifierError
+from circuitlearn.learning.rules import (
     RuleError,
     bounds,
     chain,
@@ -29,7 +23,13 @@ from circuitlearn.rules import (
     quantize,
     trainable_mask,
 )
-from circuitlearn.rules_modifiers import ModifierError
+from circuitlearn.solver.equilibrium import (
+    BatchMoments,
+    EquilibriumSolver,
+    adjoint_gradient,
+    make_problem,
+)
+from circuitlearn.solver.examples import SourceSpec, random_problem
 
 RULES = [("cl", {"eta": 0.3}), ("ep", {"beta": 0.2}),
          ("ep", {"beta": 0.2, "nudging": "negative"}),
@@ -254,7 +254,7 @@ def test_chain_applies_modifiers_in_order():
 @pytest.mark.parametrize("name, params", RULES, ids=RULE_IDS)
 def test_full_batch_step_costs_one_factorization(name, params, monkeypatch):
     """One factorization and n_in + 1 + n_out solved columns, whatever the batch size."""
-    import circuitlearn.equilibrium as eq
+    import circuitlearn.solver.equilibrium as eq
 
     counts = {"factor": 0, "columns": 0}
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from circuitlearn import generators, tasks
-from circuitlearn.equilibrium import make_problem, mse_loss, predict
+from circuitlearn import generators
+from circuitlearn.learning import tasks
+from circuitlearn.solver.equilibrium import make_problem, mse_loss, predict
 
 
 @pytest.fixture(scope="module")

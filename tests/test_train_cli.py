@@ -9,11 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from circuitlearn import netlist, training
+from circuitlearn import netlist
 from circuitlearn.cli import main
-from circuitlearn.experiment import load_experiment
-from circuitlearn.training_io import COLUMNS, Progress, load_checkpoint, progress_enabled
-from circuitlearn.training_setup import build
+from circuitlearn.training import run as training
+from circuitlearn.training.experiment import load_experiment
+from circuitlearn.training.io import COLUMNS, Progress, load_checkpoint, progress_enabled
+from circuitlearn.training.setup import build
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "netlists" / "experiments"
 HEADER = "step,t,train_loss,test_loss,accuracy,invariant_q,power"

@@ -8,14 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import circuitlearn.validate as validate_module
+import circuitlearn.spice.validation as validate_module
 from circuitlearn.cli import main
-from circuitlearn.equilibrium import EquilibriumSolver
-from circuitlearn.experiment import load_experiment
-from circuitlearn.solver import solve
+from circuitlearn.solver.dc import solve
+from circuitlearn.solver.equilibrium import EquilibriumSolver
 from circuitlearn.spice import INSTALL_HINT, available_backends
-from circuitlearn.training_setup import build
-from circuitlearn.validate_states import augmented_circuit
+from circuitlearn.spice.states import augmented_circuit
+from circuitlearn.training.experiment import load_experiment
+from circuitlearn.training.setup import build
 
 REPO = Path(__file__).resolve().parents[1]
 NETLISTS = sorted((REPO / "netlists").glob("*.cir"))
@@ -123,7 +123,7 @@ def test_written_netlists_run_unchanged_in_ngspice(conformance_dir):
     need_ngspice()
     from circuitlearn.netlist import load, write
     from circuitlearn.spice import run_op
-    from circuitlearn.validate import compare
+    from circuitlearn.spice.validation import compare
 
     for case in sorted(conformance_dir.glob("*/circuit.cir")):
         circuit = load(case)
@@ -133,7 +133,7 @@ def test_written_netlists_run_unchanged_in_ngspice(conformance_dir):
 
 def test_a_node_missing_on_either_side_fails_the_check():
     from circuitlearn.spice import SpiceResult
-    from circuitlearn.validate import compare
+    from circuitlearn.spice.validation import compare
 
     ours = {"node_voltages": {"a": 1.0, "b": 0.5}, "source_currents": {}}
     spice = SpiceResult({"a": 1.0, "b_renamed": 0.5}, {}, [], "batch")

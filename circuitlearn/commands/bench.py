@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..bench import SECTIONS, format_table, run_benchmark, write_json
+from circuitlearn.bench.sections import SECTIONS, format_table, run_benchmark, write_json
 
 HELP = ("benchmark a full-batch training step against one sparse factorization, "
         "per-example solves and ngspice; print a table, optionally write JSON")

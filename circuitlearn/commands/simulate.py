@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..netlist import load
-from ..solver import OperatingPoint, solve
+from circuitlearn.netlist import load
+from circuitlearn.solver.dc import OperatingPoint, solve
 
 HELP = "solve the DC operating point of a SPICE netlist and print node voltages and currents"
 

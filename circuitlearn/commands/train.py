@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..errors import ExperimentError
+from circuitlearn.errors import ExperimentError
 
 HELP = "train a self-learning network as described by an experiment file (TOML)"
 
@@ -36,8 +36,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the experiment; return 0 (interruptions propagate as KeyboardInterrupt)."""
-    from ..experiment import load_experiment
-    from ..training import train
+    from circuitlearn.training.experiment import load_experiment
+    from circuitlearn.training.run import train
 
     exp = load_experiment(args.experiment)
     if args.resume is not None and args.out is not None and \

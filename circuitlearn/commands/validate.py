@@ -45,10 +45,10 @@ def _positive_int(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..validate import validate_netlist
+    from circuitlearn.spice.validation import validate_netlist
 
     if args.target.lower().endswith(".toml"):
-        from ..validate_states import validate_experiment
+        from circuitlearn.spice.states import validate_experiment
 
         report = validate_experiment(args.target, backend=args.backend, rtol=args.rtol,
                                      run=args.run, samples=args.samples, method=args.method)

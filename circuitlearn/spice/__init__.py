@@ -21,8 +21,8 @@ networks of 10^4 resistors; for many operating points of such a network use
 ``run_op_batch(..., method="superposition")``.
 """
 
-from .api import BACKENDS, available_backends, run_op, run_op_batch
-from .common import INSTALL_HINT, SpiceFailed, SpiceResult, SpiceUnavailable
+from circuitlearn.spice.api import BACKENDS, available_backends, run_op, run_op_batch
+from circuitlearn.spice.common import INSTALL_HINT, SpiceFailed, SpiceResult, SpiceUnavailable
 
 __all__ = [
     "BACKENDS",

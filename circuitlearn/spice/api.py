@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from . import batch, shared
-from .common import INSTALL_HINT, SpiceResult, SpiceUnavailable
-from .deck import Deck, read_netlist
-from .superpose import run_superposition
+from circuitlearn.spice import batch, shared
+from circuitlearn.spice.common import INSTALL_HINT, SpiceResult, SpiceUnavailable
+from circuitlearn.spice.deck import Deck, read_netlist
+from circuitlearn.spice.superpose import run_superposition
 
 BACKENDS = ("pyspice", "batch")
 

@@ -32,7 +32,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from .common import (
+from circuitlearn.spice.common import (
     INSTALL_HINT,
     MARKER_PREFIX,
     MARKER_RE,
@@ -43,8 +43,8 @@ from .common import (
     result_from_vectors,
     triage_messages,
 )
-from .deck import AlterationPlan, Deck, plan_alterations
-from .rawfile import RawFileError, read_rawfile
+from circuitlearn.spice.deck import AlterationPlan, Deck, plan_alterations
+from circuitlearn.spice.rawfile import RawFileError, read_rawfile
 
 BACKEND = "batch"
 PAD_VECTOR = "circuitlearn_pad_vector"

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ..errors import CircuitLearnError
+from circuitlearn.errors import CircuitLearnError
 
 INSTALL_HINT = (
     "install ngspice with `apt-get install ngspice libngspice0` (Debian/Ubuntu: the "

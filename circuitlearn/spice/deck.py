@@ -30,7 +30,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import CircuitLearnError
+from circuitlearn.errors import CircuitLearnError
 
 _SOURCE_NAME = re.compile(r"[vi][^\s;=,(){}\[\]'\"]*")
 ORIG_PREFIX = "circuitlearn_orig_"

@@ -33,7 +33,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .common import (
+from circuitlearn.spice.common import (
     INSTALL_HINT,
     SpiceFailed,
     SpiceResult,
@@ -42,7 +42,7 @@ from .common import (
     result_from_vectors,
     triage_messages,
 )
-from .deck import AlterationPlan, Deck, plan_alterations
+from circuitlearn.spice.deck import AlterationPlan, Deck, plan_alterations
 
 BACKEND = "pyspice"
 

@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
-from .common import SpiceFailed, SpiceResult
+from circuitlearn.spice.common import SpiceFailed, SpiceResult
 
 Solver = Callable[[list[dict[str, float]]], list[SpiceResult]]
 

@@ -24,8 +24,8 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from . import factor
-from .bench_networks import Network
+from circuitlearn.bench.networks import Network
+from circuitlearn.solver import factor
 
 
 # ------------------------------------------------------------------ timers

@@ -1,6 +1,6 @@
-"""SPICE netlists in and out: the subset of ngspice syntax for linear R/V/I circuits.
+"""Reading SPICE netlists: the subset of ngspice syntax for linear R/V/I circuits.
 
-Reading (:func:`load`, :func:`parse`)
+:func:`load`, :func:`parse`
     Element cards ``R``, ``V``, ``I`` and ``X`` (subcircuit instances); directives
     ``.param``, ``.func``, ``.subckt``/``.ends`` (nested, with parameters),
     ``.include``, ``.lib``, ``.global``, ``.model NAME R (r=... tc1=... tnom=...)``,
@@ -10,8 +10,6 @@ Reading (:func:`load`, :func:`parse`)
     circuit is solved for its DC operating point (``.op`` semantics). See
     :mod:`circuitlearn.netlist_lines` for comments, continuations and tokens, and
     :mod:`circuitlearn.netlist_scope` for parameter scoping.
-Writing (:func:`write`)
-    A flat netlist that ngspice runs unchanged, with ``parse(write(c)) == c``.
 
 Every problem raises :class:`~circuitlearn.errors.NetlistError` naming the file,
 the line and the element.
@@ -19,17 +17,16 @@ the line and the element.
 
 from __future__ import annotations
 
-import math
 import os
 import sys
 from collections import ChainMap
 from pathlib import Path
 
-from .circuit import Circuit
-from .errors import NetlistError
-from .netlist_elements import NOMINAL_TEMPERATURE, CircuitBuilder, Level, expand
-from .netlist_lines import Line, logical_lines, read_file, tokenize
-from .netlist_scope import (
+from circuitlearn.circuit import Circuit
+from circuitlearn.errors import NetlistError
+from circuitlearn.netlist.elements import NOMINAL_TEMPERATURE, CircuitBuilder, Level, expand
+from circuitlearn.netlist.lines import Line, logical_lines, read_file, tokenize
+from circuitlearn.netlist.scope import (
     Block,
     Definition,
     Model,
@@ -45,7 +42,7 @@ IGNORED_DIRECTIVES = frozenset(
     ".lprint .lplot".split()
 )
 
-__all__ = ["load", "parse", "write", "write_file"]
+__all__ = ["load", "parse"]
 
 
 def load(path: str | os.PathLike[str]) -> Circuit:
@@ -180,42 +177,3 @@ def _subckt_header(line: Line, body: list[Line]) -> Subckt:
     ports = tuple(t.text.lower() for t in positional[1:])
     defaults = {k: Definition(tok, line) for k, tok in pairs.items()}
     return Subckt(name, ports, defaults, body, line)
-
-
-# ------------------------------------------------------------------ writing
-def _resistance_text(k: float) -> str:
-    """Decimal resistance ``R`` for conductance ``k``: ``1/k``, or a neighbouring double
-    when that one maps back to ``k`` exactly (``1.0 / float(R) == k``). About 86% of
-    doubles round-trip exactly; the rest come back within 1 ulp."""
-    r = 1.0 / k
-    for cand in (r, math.nextafter(r, math.inf), math.nextafter(r, -math.inf)):
-        if 1.0 / cand == k:
-            return repr(cand)
-    return repr(r)
-
-
-def write(circuit: Circuit) -> str:
-    """Flat netlist text for ``circuit`` that ngspice runs unchanged (``.op`` analysis).
-
-    Resistors are written with resistances ``1/k`` (reading back recovers ``k`` to
-    within 1 ulp, see :func:`_resistance_text`); sources with exact ``DC`` values.
-    """
-    nodes = circuit.nodes
-    title = " ".join(circuit.title.split()) or "circuitlearn netlist"
-    out = [title]
-    for name, (a, b), k in zip(circuit.resistor_names, circuit.resistor_edges.tolist(),
-                               circuit.conductance.tolist(), strict=True):
-        out.append(f"{name} {nodes[a]} {nodes[b]} {_resistance_text(k)}")
-    for names, edges, values in ((circuit.vsource_names, circuit.vsource_edges,
-                                  circuit.vsource_values),
-                                 (circuit.isource_names, circuit.isource_edges,
-                                  circuit.isource_values)):
-        for name, (a, b), v in zip(names, edges.tolist(), values.tolist(), strict=True):
-            out.append(f"{name} {nodes[a]} {nodes[b]} dc {v!r}")
-    out += [".op", ".end", ""]
-    return "\n".join(out)
-
-
-def write_file(circuit: Circuit, path: str | os.PathLike[str]) -> None:
-    """Write :func:`write`'s netlist to ``path``."""
-    Path(path).write_text(write(circuit), encoding="utf-8")

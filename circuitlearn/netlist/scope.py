@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .expr import ExpressionError, UserFunction, evaluate, parse_number
-from .netlist_lines import Line, Token
+from circuitlearn.netlist.expr import ExpressionError, UserFunction, evaluate, parse_number
+from circuitlearn.netlist.lines import Line, Token
 
 
 @dataclass

@@ -32,12 +32,12 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__
-from .errors import CircuitLearnError, ExperimentError
-from .experiment import Experiment, comparable
-from .integrate import IntegrationError, iterate, make_integrator, num_steps
-from .tasks import accuracy
-from .training_io import (
+from circuitlearn import __version__
+from circuitlearn.errors import CircuitLearnError, ExperimentError
+from circuitlearn.learning.integrate import IntegrationError, iterate, make_integrator, num_steps
+from circuitlearn.learning.tasks import accuracy
+from circuitlearn.training.experiment import Experiment, comparable
+from circuitlearn.training.io import (
     CHECKPOINT,
     Checkpoint,
     Progress,
@@ -47,7 +47,7 @@ from .training_io import (
     write_curves,
     write_json,
 )
-from .training_setup import Counter, Setup, build, make_rate
+from circuitlearn.training.setup import Counter, Setup, build, make_rate
 
 
 def invariant_q(k: np.ndarray, mask: np.ndarray) -> float:
@@ -58,7 +58,7 @@ def invariant_q(k: np.ndarray, mask: np.ndarray) -> float:
 
 def evaluate(setup: Setup, k: np.ndarray) -> tuple[float, ...]:
     """Metrics at conductances ``k``: ``(train_loss, test_loss, accuracy, Q, power)``."""
-    from .equilibrium import EquilibriumSolver
+    from circuitlearn.solver.equilibrium import EquilibriumSolver
 
     data = setup.dataset
     solver = EquilibriumSolver(setup.problem, k)
@@ -230,7 +230,7 @@ class Run:
 
     # ----------------------------------------------------------------- outputs
     def _finish(self, last: _Last, rows: list, start: float) -> dict[str, Any]:
-        from . import netlist
+        from circuitlearn import netlist
 
         write_curves(self.folder / "curves.csv", rows)
         trained = self.setup.circuit.with_conductance(last.k)
@@ -287,8 +287,8 @@ def _ratio(a: float | None, b: float | None) -> float | None:
 
 
 def _backend(setup: Setup) -> str:
-    from .equilibrium import EquilibriumSolver
-    from .factor import default_backend
+    from circuitlearn.solver.equilibrium import EquilibriumSolver
+    from circuitlearn.solver.factor import default_backend
 
     solver = EquilibriumSolver(setup.problem, setup.circuit.conductance)
     return str(getattr(solver, "backend", None) or default_backend())
@@ -299,7 +299,7 @@ def _json_roundtrip(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def _plot(path: Path, rows: list, title: str) -> None:
-    from .plotting import plot_curves
+    from circuitlearn.training.plotting import plot_curves
 
     plot_curves(curves_dict(rows), path, title=title)
 
@@ -313,7 +313,7 @@ def train(experiment: Experiment | str | Path, folder: str | Path | None = None,
     Returns the summary dictionary (see ``summary.json``).
     """
     if not isinstance(experiment, Experiment):
-        from .experiment import load_experiment
+        from circuitlearn.training.experiment import load_experiment
 
         experiment = load_experiment(experiment)
     run = Run(experiment, Path(folder) if folder else experiment.output, resume=resume,

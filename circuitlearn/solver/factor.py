@@ -48,7 +48,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from .errors import CircuitLearnError
+from circuitlearn.errors import CircuitLearnError
 
 try:  # pragma: no cover - depends on the optional extra
     from sksparse.cholmod import CholmodError, CholmodNotPositiveDefiniteError

@@ -43,8 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import factor
-from .bench_measure import (
+from circuitlearn.bench.measure import (
     best_times,
     current_rss_bytes,
     environment,
@@ -54,13 +53,14 @@ from .bench_measure import (
     peer_cl_step,
     reset_peak_rss,
 )
-from .bench_networks import KINDS, Network, lattice_edges, make_network
-from .bench_report import format_table, summarize
-from .equilibrium import mse_loss
-from .laplacian import BlockLaplacian
-from .netlist import parse, write
-from .rules import make_rule
-from .solver import solve
+from circuitlearn.bench.networks import KINDS, Network, lattice_edges, make_network
+from circuitlearn.bench.report import format_table, summarize
+from circuitlearn.learning.rules import make_rule
+from circuitlearn.netlist import parse, write
+from circuitlearn.solver import factor
+from circuitlearn.solver.dc import solve
+from circuitlearn.solver.equilibrium import mse_loss
+from circuitlearn.solver.laplacian import BlockLaplacian
 
 SECTIONS = ("floor", "batch", "peer", "ngspice", "euler", "assembly")
 ETA = 0.5

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .errors import ExperimentError
+from circuitlearn.errors import ExperimentError
 
 REQUIRED = object()
 """Default marking a key as required."""

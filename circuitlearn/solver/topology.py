@@ -21,8 +21,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import breadth_first_order, connected_components
 
-from .circuit import Circuit
-from .errors import TopologyError
+from circuitlearn.circuit import Circuit
+from circuitlearn.errors import TopologyError
 
 MAX_LISTED = 8
 

@@ -27,11 +27,16 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from .circuit import Circuit
-from .errors import TopologyError
-from .factor import Factorization, SingularMatrixError
-from .laplacian import BlockLaplacian, incidence_matrix, injection_matrix, laplacian
-from .topology import check_topology, grounded_source_potentials
+from circuitlearn.circuit import Circuit
+from circuitlearn.errors import TopologyError
+from circuitlearn.solver.factor import Factorization, SingularMatrixError
+from circuitlearn.solver.laplacian import (
+    BlockLaplacian,
+    incidence_matrix,
+    injection_matrix,
+    laplacian,
+)
+from circuitlearn.solver.topology import check_topology, grounded_source_potentials
 
 
 @dataclass(frozen=True, eq=False)

@@ -21,12 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .circuit import Circuit
-from .equilibrium import EquilibriumSolver, LearningProblem
-from .errors import CircuitLearnError
-from .netlist import write
-from .spice import run_op_batch
-from .validate import Check, ValidationReport, compare, node_dict
+from circuitlearn.circuit import Circuit
+from circuitlearn.errors import CircuitLearnError
+from circuitlearn.netlist import write
+from circuitlearn.solver.equilibrium import EquilibriumSolver, LearningProblem
+from circuitlearn.spice import run_op_batch
+from circuitlearn.spice.validation import Check, ValidationReport, compare, node_dict
 
 
 def _unique(name: str, taken: set[str]) -> str:
@@ -110,9 +110,9 @@ def validate_experiment(path: str | Path, *, backend: str = "auto", rtol: float 
     (``run``, default the experiment's output folder) holds a checkpoint, at the
     checkpoint's conductances. Clamping uses the rule's ``eta`` (default 0.5); nudging
     the rule's ``beta`` and sign (EP), else ``beta = 0.1 * mean(k)``, both signs."""
-    from .experiment import load_experiment
-    from .training_io import CHECKPOINT, load_checkpoint
-    from .training_setup import build
+    from circuitlearn.training.experiment import load_experiment
+    from circuitlearn.training.io import CHECKPOINT, load_checkpoint
+    from circuitlearn.training.setup import build
 
     if samples < 1:
         raise CircuitLearnError(f"--samples must be at least 1, got {samples}")

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import CircuitLearnError
+from circuitlearn.errors import CircuitLearnError
 
 Modifier = Callable[[np.ndarray, np.ndarray], np.ndarray]
 RuleFn = Callable[..., np.ndarray]

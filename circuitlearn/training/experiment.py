@@ -75,8 +75,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import ExperimentError
-from .experiment_schema import (
+from circuitlearn.errors import ExperimentError
+from circuitlearn.learning.integrate import MAX_STEPS, METHODS, num_steps
+from circuitlearn.training.schema import (
     REQUIRED,
     Section,
     at_least,
@@ -88,7 +89,6 @@ from .experiment_schema import (
     positive,
     unit_interval,
 )
-from .integrate import MAX_STEPS, METHODS, num_steps
 
 GENERATORS = {"square": ("rows", "cols"), "triangular": ("rows", "cols"),
               "random_regular": ("nodes", "degree"), "delaunay": ("nodes", "mean_degree")}
@@ -224,7 +224,7 @@ def _task(s: Section, generated: bool) -> dict[str, Any]:
 
 def _modifier_params(name: str) -> dict[str, inspect.Parameter] | None:
     """Parameters of the modifier ``circuitlearn.rules.<name>`` (None if no such one)."""
-    from . import rules
+    from circuitlearn.learning import rules
 
     func = getattr(rules, name, None)
     if func is None:

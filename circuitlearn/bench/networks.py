@@ -15,8 +15,8 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import minimum_spanning_tree
 from scipy.spatial import Delaunay
 
-from .circuit import Circuit
-from .equilibrium import LearningProblem, make_problem
+from circuitlearn.circuit import Circuit
+from circuitlearn.solver.equilibrium import LearningProblem, make_problem
 
 KINDS = ("lattice2d", "disordered3d")
 

@@ -25,11 +25,12 @@ from typing import Any
 
 import numpy as np
 
-from . import generators, tasks
-from .circuit import Circuit
-from .errors import CircuitLearnError, ExperimentError
-from .experiment import Experiment
-from .integrate import Bounds, ExampleSchedule, Rate, StepHook
+from circuitlearn import generators
+from circuitlearn.circuit import Circuit
+from circuitlearn.errors import CircuitLearnError, ExperimentError
+from circuitlearn.learning import tasks
+from circuitlearn.learning.integrate import Bounds, ExampleSchedule, Rate, StepHook
+from circuitlearn.training.experiment import Experiment
 
 
 @dataclass(eq=False)
@@ -82,7 +83,7 @@ class Setup:
             edits of the netlist, of included files or of a generator show;
             ``"data"``: shapes and bytes of ``x_train, y_train, x_test, y_test``.
         """
-        from . import netlist
+        from circuitlearn import netlist
 
         text = netlist.write(self.circuit).split("\n", 1)[1]
         net = hashlib.sha256(text.encode())
@@ -105,7 +106,7 @@ def build_network(exp: Experiment) -> tuple[Circuit, list[str], list]:
     """The circuit and its (default) inputs and outputs from ``[network]``."""
     cfg = exp.config["network"]
     if "netlist" in cfg:
-        from . import netlist
+        from circuitlearn import netlist
 
         path = exp.resolve(cfg["netlist"])
         if not path.is_file():
@@ -181,7 +182,7 @@ def _inputs(exp: Experiment, circuit: Circuit, inputs: list[str]) -> list[str]:
 
 def build_problem(exp: Experiment, circuit: Circuit, inputs: list[str], outputs: list) -> Any:
     """``equilibrium.make_problem`` with the task's inputs, outputs and mask."""
-    from .equilibrium import make_problem
+    from circuitlearn.solver.equilibrium import make_problem
 
     task = exp.config["task"]
     ins = _inputs(exp, circuit, task["inputs"] if task["inputs"] is not None else inputs)
@@ -237,7 +238,7 @@ def _dataset(exp: Experiment, problem: Any, kind: str, cfg: dict[str, Any]) -> t
 # ---------------------------------------------------------------------- rule
 def build_rule(exp: Experiment, problem: Any) -> tuple[Callable, dict[str, np.random.Generator]]:
     """Rule chain of ``[rule]`` and the generators given to its random modifiers."""
-    from . import rules
+    from circuitlearn.learning import rules
 
     cfg = exp.config["rule"]
     params = {k: v for k, v in cfg.items() if k not in ("name", "modifiers")}

@@ -35,12 +35,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .equilibrium_structure import ProblemError
+from circuitlearn.solver.structure import ProblemError
 
 _BLAS_SINGLE_THREAD = 2**18
 
 if TYPE_CHECKING:
-    from .equilibrium import EquilibriumSolver
+    from circuitlearn.solver.equilibrium import EquilibriumSolver
 
 
 def as_batch(a: np.ndarray, width: int, name: str = "x") -> np.ndarray:

@@ -38,10 +38,10 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .circuit import Circuit
-from .solver import solve
+from circuitlearn.circuit import Circuit
+from circuitlearn.solver.dc import solve
 
-IRIS_PATH = Path(__file__).resolve().parent.parent / "netlists" / "data" / "iris.csv"
+IRIS_PATH = Path(__file__).resolve().parents[2] / "netlists" / "data" / "iris.csv"
 """The bundled Iris data (Fisher 1936; 150 rows, 4 features in cm, 3 species)."""
 IRIS_FEATURES = ("sepal_length", "sepal_width", "petal_length", "petal_width")
 

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .circuit import Circuit
-from .equilibrium_structure import ProblemError, ProblemStructure
-from .topology import check_topology
+from circuitlearn.circuit import Circuit
+from circuitlearn.solver.structure import ProblemError, ProblemStructure
+from circuitlearn.solver.topology import check_topology
 
 
 @dataclass(frozen=True, eq=False)

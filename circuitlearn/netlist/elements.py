@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .circuit import GROUND, Circuit
-from .errors import NetlistError, SourceLocation
-from .netlist_lines import Line, Token, tokenize
-from .netlist_scope import Block, Scope, Subckt, number_or_none, split_assignments
+from circuitlearn.circuit import GROUND, Circuit
+from circuitlearn.errors import NetlistError, SourceLocation
+from circuitlearn.netlist.lines import Line, Token, tokenize
+from circuitlearn.netlist.scope import Block, Scope, Subckt, number_or_none, split_assignments
 
 UNSUPPORTED = {
     "a": "XSPICE code model", "b": "behavioural source", "c": "capacitor", "d": "diode",

@@ -40,10 +40,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .equilibrium import PATHS, EquilibriumSolver, LearningProblem
-from .equilibrium_moments import BatchMoments, ErrorMoments, as_batch, contrast, error_moments
-from .errors import CircuitLearnError
-from .rules_modifiers import (
+from circuitlearn.errors import CircuitLearnError
+from circuitlearn.learning.modifiers import (
     Bounds,
     ChainedRule,
     Desynchronous,
@@ -57,6 +55,14 @@ from .rules_modifiers import (
     project,
     quantize,
     trainable_mask,
+)
+from circuitlearn.solver.equilibrium import PATHS, EquilibriumSolver, LearningProblem
+from circuitlearn.solver.moments import (
+    BatchMoments,
+    ErrorMoments,
+    as_batch,
+    contrast,
+    error_moments,
 )
 
 __all__ = [

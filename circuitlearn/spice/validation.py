@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .netlist import load
-from .solver import solve
-from .spice import SpiceResult, run_op
+from circuitlearn.netlist import load
+from circuitlearn.solver.dc import solve
+from circuitlearn.spice import SpiceResult, run_op
 
 
 @dataclass(frozen=True)

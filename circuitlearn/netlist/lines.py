@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import NetlistError
+from circuitlearn.errors import NetlistError
 
 MAX_INCLUDE_DEPTH = 32
 _DOLLAR_COMMENT = re.compile(r"(^|\s)\$.*$")

@@ -42,10 +42,10 @@ from functools import cached_property
 
 import numpy as np
 
-from .equilibrium_moments import BatchMoments, as_batch, contrast, error_moments
-from .equilibrium_problem import LearningProblem, make_problem
-from .equilibrium_structure import ProblemError
-from .factor import Factorization, SingularMatrixError, default_backend
+from circuitlearn.solver.factor import Factorization, SingularMatrixError, default_backend
+from circuitlearn.solver.moments import BatchMoments, as_batch, contrast, error_moments
+from circuitlearn.solver.problem import LearningProblem, make_problem
+from circuitlearn.solver.structure import ProblemError
 
 __all__ = [
     "BatchMoments", "EquilibriumSolver", "LearningProblem", "ProblemError", "accuracy",

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import Delaunay
 
-from .circuit import Circuit
-from .equilibrium import LearningProblem, make_problem
+from circuitlearn.circuit import Circuit
+from circuitlearn.solver.equilibrium import LearningProblem, make_problem
 
 
 @dataclass(frozen=True)

@@ -32,11 +32,11 @@ from functools import cached_property
 import numpy as np
 import scipy.sparse as sp
 
-from .circuit import Circuit
-from .errors import CircuitLearnError
-from .factor import SymbolicFactor, default_backend
-from .laplacian import BlockLaplacian, incidence_matrix, injection_matrix
-from .topology import source_forest
+from circuitlearn.circuit import Circuit
+from circuitlearn.errors import CircuitLearnError
+from circuitlearn.solver.factor import SymbolicFactor, default_backend
+from circuitlearn.solver.laplacian import BlockLaplacian, incidence_matrix, injection_matrix
+from circuitlearn.solver.topology import source_forest
 
 
 class ProblemError(CircuitLearnError):
