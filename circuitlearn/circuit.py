@@ -18,11 +18,14 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import networkx as nx
 import numpy as np
 
 from circuitlearn.errors import SourceLocation
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 GROUND = "0"
 
@@ -187,6 +190,8 @@ class Circuit:
         ``value`` (V or A) for sources, and ``index`` (position among elements of its
         kind). The graph attribute ``title`` holds the title.
         """
+        import networkx as nx
+
         g = nx.MultiGraph(title=self.title)
         g.add_nodes_from(self.nodes)
         kinds = ("R", "V", "I")

@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from circuitlearn import __version__
+from circuitlearn._version import __version__
 from circuitlearn.errors import CircuitLearnError
 
 COMMANDS = ("simulate", "validate", "train", "bench")

@@ -1,7 +1,14 @@
-"""Exceptions raised by circuitlearn.
+"""Every exception circuitlearn raises; all derive from :class:`CircuitLearnError`.
 
-Every error that comes from bad user input derives from :class:`CircuitLearnError`;
-the CLI turns these into a one-line message and exit status 2, never a traceback.
+The CLI turns a :class:`CircuitLearnError` into a one-line message on stderr and exit
+status 2, never a traceback. Each message names where the problem is: the file and
+line of a netlist, the table and key of an experiment file, the parameter of a rule,
+or the elements and nodes of a circuit.
+
+>>> from circuitlearn.errors import CircuitLearnError, NetlistError
+>>> err = NetlistError("net.cir", 3, "needs two node names", "r1")
+>>> str(err), isinstance(err, CircuitLearnError)
+('net.cir:3: r1: needs two node names', True)
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ class CircuitLearnError(Exception):
     """Base class of errors caused by bad input (netlists, experiments, options)."""
 
 
+# ------------------------------------------------------------------ netlists
 class NetlistError(CircuitLearnError):
     """A netlist that cannot be read: names the file, the line and, when known, the element.
 
@@ -49,6 +57,14 @@ class NetlistError(CircuitLearnError):
         super().__init__(f"{where}: {what}{message}")
 
 
+class ExpressionError(CircuitLearnError, ValueError):
+    """A bad expression; ``str(err)`` is a short message such as "undefined parameter 'foo'".
+
+    The netlist reader adds file, line and element (see :class:`NetlistError`).
+    """
+
+
+# ------------------------------------------------------------------- solving
 class TopologyError(CircuitLearnError):
     """A circuit whose DC operating point is not uniquely defined.
 
@@ -63,5 +79,49 @@ class TopologyError(CircuitLearnError):
         super().__init__(message)
 
 
+class SingularMatrixError(CircuitLearnError, ArithmeticError):
+    """The matrix could not be factorized (singular, or not positive definite)."""
+
+
+class ProblemError(CircuitLearnError):
+    """A learning problem that cannot be set up or solved (unknown source or node,
+    an output held by voltage sources, dependent outputs, a singular network)."""
+
+
+# ------------------------------------------------------------------ learning
+class ParameterError(CircuitLearnError, ValueError):
+    """A bad parameter of a registered rule, modifier, generator or data kind.
+
+    Attributes
+    ----------
+    key : str or None
+        The parameter (``None`` when the name of the rule or kind itself is wrong).
+    message : str
+        What is wrong with it.
+    """
+
+    def __init__(self, what: str, key: str | None, message: str):
+        self.key = key
+        self.message = message
+        super().__init__(f"{what}: {key}: {message}" if key else f"{what}: {message}")
+
+
+class IntegrationError(CircuitLearnError):
+    """The integration of a learning flow failed (step-size underflow, non-finite rates)."""
+
+
 class ExperimentError(CircuitLearnError):
     """An experiment file (TOML) that cannot be used: names the file and the key."""
+
+
+# -------------------------------------------------------------------- ngspice
+class SpiceUnavailable(CircuitLearnError):  # noqa: N818 (public name)
+    """No usable ngspice backend (program, shared library or PySpice missing)."""
+
+
+class SpiceFailed(CircuitLearnError):  # noqa: N818 (public name)
+    """ngspice ran but reported an error or produced no operating point."""
+
+
+class RawFileError(CircuitLearnError, ValueError):
+    """A rawfile that cannot be parsed."""

@@ -8,116 +8,59 @@ distribution :math:`k_e \sim U[k_{lo}, k_{hi}]` (S) with a seeded generator.
 To make a learning network, ground one node (:func:`ground_node`), attach grounded
 voltage sources ``vin1, vin2, ...`` at input nodes (:func:`attach_inputs`) and choose
 output nodes; :func:`learning_network` does all three with distinct random nodes.
-A circuit can then be written as a SPICE netlist with
-``circuitlearn.netlist.write`` (:func:`write_netlist`).
+``circuitlearn.netlist.write_file`` writes the result as a SPICE netlist.
 
 The mean degree of a network with ``N`` nodes and ``E`` edges is
 :math:`\langle z \rangle = 2E / N`.
+
+Edges come from one set of builders shared by every caller (the generators, the
+benchmark networks and the test problems): :func:`lattice_edges`,
+:func:`delaunay_edges` (2D or 3D points) and :func:`prune_connected`. The
+generators are declared once in :data:`GENERATORS` (name, parameters, ranges).
+
+>>> c = square_lattice(3, 4, seed=0)
+>>> c.num_nodes, c.num_resistors
+(13, 17)
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
+from typing import Any
 
-import networkx as nx
 import numpy as np
-from scipy.spatial import Delaunay
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
 
 from circuitlearn.circuit import GROUND, Circuit
+from circuitlearn.registry import Param, Registry, at_least, positive, positive_range
 
 Conductance = tuple[float, float]
-DEFAULT_CONDUCTANCE: Conductance = (0.5, 1.5)
+Seed = int | np.random.Generator | None
 
 
-def _rng(seed: int | np.random.Generator | None) -> np.random.Generator:
-    return np.random.default_rng(seed)
-
-
-def sample_conductances(n: int, *, conductance: Conductance = DEFAULT_CONDUCTANCE,
-                        seed: int | np.random.Generator | None = None) -> np.ndarray:
-    """``n`` conductances uniform in ``[k_lo, k_hi]`` (S), shape (n,)."""
-    lo, hi = conductance
-    if not 0 < lo <= hi:
-        raise ValueError(f"conductance range must satisfy 0 < low <= high, got {conductance}")
-    return _rng(seed).uniform(lo, hi, size=n)
-
-
-def from_edges(num_nodes: int, edges: np.ndarray, k: np.ndarray, title: str = "") -> Circuit:
-    """Resistor circuit on nodes ``n1 .. n{num_nodes}`` from 0-based ``edges`` (E, 2)."""
-    edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
-    nodes = (GROUND, *(f"n{i + 1}" for i in range(num_nodes)))
-    names = tuple(f"r{i + 1}" for i in range(len(edges)))
-    return Circuit(nodes=nodes, resistor_names=names, resistor_edges=edges + 1,
-                   conductance=k, title=title)
-
-
-def _build(num_nodes: int, edges: np.ndarray, title: str, conductance: Conductance,
-           seed: int | np.random.Generator | None) -> Circuit:
-    k = sample_conductances(len(edges), conductance=conductance, seed=seed)
-    return from_edges(num_nodes, edges, k, title)
-
-
-def square_lattice(rows: int, cols: int, *, conductance: Conductance = DEFAULT_CONDUCTANCE,
-                   seed: int | np.random.Generator | None = None) -> Circuit:
-    """Square lattice of ``rows x cols`` nodes with nearest-neighbour resistors.
-
-    Node ``(i, j)`` is ``n{i * cols + j + 1}``; there are
-    ``rows (cols - 1) + cols (rows - 1)`` resistors.
-    """
-    _check_size(rows, cols)
+# ------------------------------------------------------------------ edge builders
+def lattice_edges(rows: int, cols: int, *, diagonals: bool = False) -> np.ndarray:
+    """Nearest-neighbour edges ``(i, j)`` of a ``rows x cols`` lattice, node ``(r, c)``
+    numbered ``r * cols + c``: horizontal, then vertical, then (``diagonals``) one
+    diagonal per plaquette (a triangular lattice)."""
     idx = np.arange(rows * cols).reshape(rows, cols)
-    horiz = np.stack([idx[:, :-1].ravel(), idx[:, 1:].ravel()], axis=1)
-    vert = np.stack([idx[:-1, :].ravel(), idx[1:, :].ravel()], axis=1)
-    edges = np.concatenate([horiz, vert])
-    return _build(rows * cols, edges, f"square lattice {rows}x{cols}", conductance, seed)
-
-
-def triangular_lattice(rows: int, cols: int, *,
-                       conductance: Conductance = DEFAULT_CONDUCTANCE,
-                       seed: int | np.random.Generator | None = None) -> Circuit:
-    """Triangular lattice: the square lattice plus one diagonal per plaquette.
-
-    Interior nodes have degree 6; node numbering as in :func:`square_lattice`.
-    """
-    _check_size(rows, cols)
-    idx = np.arange(rows * cols).reshape(rows, cols)
-    pairs = [(idx[:, :-1], idx[:, 1:]), (idx[:-1, :], idx[1:, :]), (idx[:-1, :-1], idx[1:, 1:])]
-    edges = np.concatenate([np.stack([a.ravel(), b.ravel()], axis=1) for a, b in pairs])
-    return _build(rows * cols, edges, f"triangular lattice {rows}x{cols}", conductance, seed)
-
-
-def _check_size(rows: int, cols: int) -> None:
-    if rows < 1 or cols < 1 or rows * cols < 2:
-        raise ValueError(f"lattice needs at least 2 nodes, got {rows}x{cols}")
-
-
-def random_regular(nodes: int, degree: int, *, conductance: Conductance = DEFAULT_CONDUCTANCE,
-                   seed: int | np.random.Generator | None = None,
-                   max_tries: int = 100) -> Circuit:
-    """Connected random ``degree``-regular graph on ``nodes`` nodes.
-
-    Drawn with :func:`networkx.random_regular_graph`, redrawn until connected.
-    ``nodes * degree`` must be even and ``degree < nodes``.
-    """
-    if degree < 1 or degree >= nodes or (nodes * degree) % 2:
-        raise ValueError(f"no {degree}-regular graph on {nodes} nodes")
-    rng = _rng(seed)
-    for _ in range(max_tries):
-        g = nx.random_regular_graph(degree, nodes, seed=int(rng.integers(2**31)))
-        if nx.is_connected(g):
-            edges = np.array(sorted(tuple(sorted(e)) for e in g.edges()))
-            return _build(nodes, edges, f"random {degree}-regular graph, {nodes} nodes",
-                          conductance, rng)
-    raise ValueError(f"no connected {degree}-regular graph on {nodes} nodes found")
+    pairs = [(idx[:, :-1], idx[:, 1:]), (idx[:-1, :], idx[1:, :])]
+    if diagonals:
+        pairs.append((idx[:-1, :-1], idx[1:, 1:]))
+    return np.concatenate([np.stack([a.ravel(), b.ravel()], axis=1) for a, b in pairs]
+                          ).astype(np.int64)
 
 
 def delaunay_edges(points: np.ndarray) -> np.ndarray:
-    """Sorted unique edges ``(i, j)``, ``i < j``, of the Delaunay triangulation."""
-    tri = Delaunay(points)
-    s = tri.simplices
-    e = np.concatenate([s[:, [0, 1]], s[:, [1, 2]], s[:, [0, 2]]])
-    return np.unique(np.sort(e, axis=1), axis=0)
+    """Sorted unique edges ``(i, j)``, ``i < j``, of the Delaunay triangulation of
+    ``points`` (n, d), d = 2 (triangles) or 3 (tetrahedra)."""
+    from scipy.spatial import Delaunay
+
+    s = Delaunay(points).simplices
+    d = s.shape[1]
+    pairs = np.concatenate([s[:, [i, j]] for i in range(d) for j in range(i + 1, d)])
+    return np.unique(np.sort(pairs, axis=1).astype(np.int64), axis=0)
 
 
 def prune_connected(num_nodes: int, edges: np.ndarray, keep: int,
@@ -131,56 +74,150 @@ def prune_connected(num_nodes: int, edges: np.ndarray, keep: int,
     if not num_nodes - 1 <= keep <= len(edges):
         raise ValueError(f"cannot keep {keep} of {len(edges)} edges connected on "
                          f"{num_nodes} nodes (need between {num_nodes - 1} and {len(edges)})")
-    g = nx.Graph()
-    g.add_nodes_from(range(num_nodes))
-    weights = rng.random(len(edges))
-    for i, ((a, b), w) in enumerate(zip(edges.tolist(), weights, strict=True)):
-        g.add_edge(a, b, weight=w, index=i)
-    tree = {d["index"] for _, _, d in nx.minimum_spanning_edges(g, data=True)}
-    rest = np.array(sorted(set(range(len(edges))) - tree), dtype=np.int64)
-    extra = rng.choice(rest, size=keep - len(tree), replace=False) if len(rest) else rest
-    kept = np.sort(np.concatenate([np.array(sorted(tree), dtype=np.int64), extra]))
-    return edges[kept]
+    weights = rng.random(len(edges)) + 1e-3  # positive: a stored zero would drop the edge
+    lo, hi = np.minimum(edges[:, 0], edges[:, 1]), np.maximum(edges[:, 0], edges[:, 1])
+    tree = minimum_spanning_tree(sp.csr_matrix((weights, (lo, hi)),
+                                               shape=(num_nodes, num_nodes))).tocoo()
+    key = lo * num_nodes + hi
+    order = np.argsort(key, kind="stable")
+    tree_key = (np.minimum(tree.row, tree.col).astype(np.int64) * num_nodes
+                + np.maximum(tree.row, tree.col))
+    in_tree = np.zeros(len(edges), bool)
+    in_tree[order[np.searchsorted(key[order], tree_key)]] = True
+    if in_tree.sum() != num_nodes - 1:
+        raise ValueError(f"the {len(edges)} edges do not connect all {num_nodes} nodes")
+    rest = np.flatnonzero(~in_tree)
+    extra = rng.choice(rest, size=keep - num_nodes + 1, replace=False) if len(rest) else rest
+    return edges[np.sort(np.concatenate([np.flatnonzero(in_tree), extra]))]
 
 
-def delaunay_network(nodes: int, mean_degree: float, *,
-                     conductance: Conductance = DEFAULT_CONDUCTANCE,
-                     seed: int | np.random.Generator | None = None) -> Circuit:
-    r"""Disordered network: pruned Delaunay triangulation of random points.
+# -------------------------------------------------------------------- networks
+def sample_conductances(n: int, *, conductance: Conductance, seed: Seed) -> np.ndarray:
+    """``n`` conductances uniform in ``[k_lo, k_hi]`` (S), shape (n,)."""
+    lo, hi = conductance
+    return np.random.default_rng(seed).uniform(lo, hi, size=n)
 
-    ``nodes`` points uniform in the unit square are triangulated; Delaunay edges
-    are then removed at random, keeping the graph connected
-    (:func:`prune_connected`), until :math:`E = \mathrm{round}(z N / 2)` remain
-    for the requested mean degree ``z`` (at least 2 (N - 1) / N, at most the
-    triangulation's, about 6).
-    """
-    if nodes < 3:
-        raise ValueError("a Delaunay network needs at least 3 nodes")
-    rng = _rng(seed)
-    edges = delaunay_edges(rng.random((nodes, 2)))
+
+def from_edges(num_nodes: int, edges: np.ndarray, k: np.ndarray, title: str = "") -> Circuit:
+    """Resistor circuit on nodes ``n1 .. n{num_nodes}`` from 0-based ``edges`` (E, 2)."""
+    edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
+    nodes = (GROUND, *(f"n{i + 1}" for i in range(num_nodes)))
+    names = tuple(f"r{i + 1}" for i in range(len(edges)))
+    return Circuit(nodes=nodes, resistor_names=names, resistor_edges=edges + 1,
+                   conductance=k, title=title)
+
+
+def _lattice(diagonals: bool):
+    def build(rows: int, cols: int, *, conductance: Conductance, seed: Seed) -> Circuit:
+        if rows * cols < 2:
+            raise ValueError(f"lattice needs at least 2 nodes, got {rows}x{cols}")
+        edges = lattice_edges(rows, cols, diagonals=diagonals)
+        k = sample_conductances(len(edges), conductance=conductance, seed=seed)
+        kind = "triangular" if diagonals else "square"
+        return from_edges(rows * cols, edges, k, f"{kind} lattice {rows}x{cols}")
+    return build
+
+
+def _random_regular(nodes: int, degree: int, *, conductance: Conductance, seed: Seed,
+                    max_tries: int = 100) -> Circuit:
+    import networkx as nx
+
+    if degree >= nodes or (nodes * degree) % 2:
+        raise ValueError(f"no {degree}-regular graph on {nodes} nodes")
+    rng = np.random.default_rng(seed)
+    for _ in range(max_tries):
+        g = nx.random_regular_graph(degree, nodes, seed=int(rng.integers(2**31)))
+        if nx.is_connected(g):
+            edges = np.array(sorted(tuple(sorted(e)) for e in g.edges()))
+            k = sample_conductances(len(edges), conductance=conductance, seed=rng)
+            return from_edges(nodes, edges, k, f"random {degree}-regular graph, {nodes} nodes")
+    raise ValueError(f"no connected {degree}-regular graph on {nodes} nodes found")
+
+
+def _delaunay(nodes: int, mean_degree: float, *, conductance: Conductance, seed: Seed,
+              dimension: int) -> Circuit:
+    if nodes < dimension + 1:
+        raise ValueError(f"a {dimension}D Delaunay network needs at least {dimension + 1} nodes")
+    rng = np.random.default_rng(seed)
+    edges = delaunay_edges(rng.random((nodes, dimension)))
     keep = round(mean_degree * nodes / 2)
     if not nodes - 1 <= keep <= len(edges):
         raise ValueError(f"mean degree {mean_degree} is out of reach for {nodes} nodes "
                          f"(between {2 * (nodes - 1) / nodes:.3f} and "
                          f"{2 * len(edges) / nodes:.3f})")
     kept = prune_connected(nodes, edges, keep, rng)
-    return _build(nodes, kept, f"disordered network, {nodes} nodes, mean degree "
-                  f"{2 * len(kept) / nodes:.3f}", conductance, rng)
+    k = sample_conductances(len(kept), conductance=conductance, seed=rng)
+    return from_edges(nodes, kept, k, f"disordered network, {nodes} nodes, mean degree "
+                      f"{2 * len(kept) / nodes:.3f}")
+
+
+def _two_or_three(d: int) -> str | None:
+    return None if d in (2, 3) else f"must be 2 or 3, got {d}"
+
+
+_COMMON = (Param("conductance", "range", [0.5, 1.5], check=positive_range,
+                 doc="uniform initial conductances [low, high] (S)"),
+           Param("seed", "int", 0, check=at_least(0), doc="random seed"))
+_SIZE = (Param("rows", "int", check=at_least(1), doc="lattice rows (nodes)"),
+         Param("cols", "int", check=at_least(1), doc="lattice columns (nodes)"))
+
+GENERATORS = Registry("network generator")
+GENERATORS.add("square", _lattice(False), *_SIZE, *_COMMON,
+               doc="square lattice, nearest neighbours")
+GENERATORS.add("triangular", _lattice(True), *_SIZE, *_COMMON,
+               doc="square lattice plus one diagonal per plaquette")
+GENERATORS.add("random_regular", _random_regular,
+               Param("nodes", "int", check=at_least(2), doc="node count"),
+               Param("degree", "int", check=at_least(1), doc="degree of every node"),
+               *_COMMON, doc="connected random regular graph")
+GENERATORS.add("delaunay", _delaunay,
+               Param("nodes", "int", check=at_least(3), doc="node count"),
+               Param("mean_degree", check=positive, doc="2E/N after pruning"),
+               Param("dimension", "int", 2, check=_two_or_three,
+                     doc="random points in the unit square (2) or cube (3)"),
+               *_COMMON, doc="pruned Delaunay triangulation of random points")
+
+
+def generate(name: str, **params: Any) -> Circuit:
+    """The network of generator ``name`` of :data:`GENERATORS`, ``params`` checked there."""
+    return GENERATORS.build(name, **params)
+
+
+def square_lattice(rows: int, cols: int, **params: Any) -> Circuit:
+    """Square lattice of ``rows x cols`` nodes; node ``(i, j)`` is ``n{i * cols + j + 1}``;
+    ``rows (cols - 1) + cols (rows - 1)`` resistors. Options ``conductance``, ``seed``."""
+    return generate("square", rows=rows, cols=cols, **params)
+
+
+def triangular_lattice(rows: int, cols: int, **params: Any) -> Circuit:
+    """Triangular lattice: the square lattice plus one diagonal per plaquette
+    (interior degree 6). Options ``conductance``, ``seed``."""
+    return generate("triangular", rows=rows, cols=cols, **params)
+
+
+def random_regular(nodes: int, degree: int, **params: Any) -> Circuit:
+    """Connected random ``degree``-regular graph (networkx), redrawn until connected;
+    ``nodes * degree`` even, ``degree < nodes``. Options ``conductance``, ``seed``."""
+    return generate("random_regular", nodes=nodes, degree=degree, **params)
+
+
+def delaunay_network(nodes: int, mean_degree: float, **params: Any) -> Circuit:
+    r"""Disordered network: pruned Delaunay triangulation of ``nodes`` random points
+    in the unit square (``dimension=3``: cube); edges are removed at random keeping
+    the graph connected (:func:`prune_connected`) until
+    :math:`E = \mathrm{round}(z N / 2)` remain. Options ``conductance``, ``seed``."""
+    return generate("delaunay", nodes=nodes, mean_degree=mean_degree, **params)
 
 
 # ---------------------------------------------------------------- inspection
-def _graph(circuit: Circuit, include_ground: bool) -> nx.Graph:
-    g = nx.Graph()
-    nodes = range(circuit.num_nodes) if include_ground else range(1, circuit.num_nodes)
-    g.add_nodes_from(nodes)
-    g.add_edges_from(circuit.resistor_edges.tolist())
-    return g
-
-
 def is_connected(circuit: Circuit) -> bool:
     """True if the resistors connect all nodes (ground included once it is used)."""
     used_ground = bool(np.any(circuit.resistor_edges == 0) or np.any(circuit.vsource_edges == 0))
-    return nx.is_connected(_graph(circuit, used_ground))
+    n, e = circuit.num_nodes, circuit.resistor_edges
+    _, label = connected_components(
+        sp.coo_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(n, n)), directed=False)
+    nodes = label if used_ground else label[1:]
+    return bool(len(nodes) and np.all(nodes == nodes[0]))
 
 
 def mean_degree(circuit: Circuit) -> float:
@@ -197,7 +234,7 @@ def pick_nodes(circuit: Circuit, n: int, *, seed: int | np.random.Generator | No
     pool = [i for i in range(circuit.num_nodes) if i not in banned]
     if n > len(pool):
         raise ValueError(f"cannot pick {n} distinct nodes out of {len(pool)}")
-    picked = _rng(seed).choice(pool, size=n, replace=False)
+    picked = np.random.default_rng(seed).choice(pool, size=n, replace=False)
     return [circuit.nodes[i] for i in picked]
 
 
@@ -250,7 +287,7 @@ def learning_network(circuit: Circuit, *, n_inputs: int, n_outputs: int,
     volts) and ``outputs`` are node names, or ``(a, b)`` node pairs when ``pairs``
     (output ``V(a) - V(b)``).
     """
-    rng = _rng(seed)
+    rng = np.random.default_rng(seed)
     per_output = 2 if pairs else 1
     chosen = pick_nodes(circuit, 1 + n_inputs + per_output * n_outputs, seed=rng)
     ground, ins, outs = chosen[0], chosen[1:1 + n_inputs], chosen[1 + n_inputs:]
@@ -259,11 +296,3 @@ def learning_network(circuit: Circuit, *, n_inputs: int, n_outputs: int,
     if pairs:
         return net, names, [(outs[2 * i], outs[2 * i + 1]) for i in range(n_outputs)]
     return net, names, outs
-
-
-def write_netlist(circuit: Circuit, path: str | Path) -> Path:
-    """Write ``circuit`` as a SPICE netlist (``circuitlearn.netlist.write_file``)."""
-    from circuitlearn import netlist
-
-    netlist.write_file(circuit, path)
-    return Path(path)

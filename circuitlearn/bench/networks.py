@@ -11,11 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.sparse.csgraph import minimum_spanning_tree
-from scipy.spatial import Delaunay
 
 from circuitlearn.circuit import Circuit
+from circuitlearn.generators import delaunay_edges, lattice_edges, prune_connected
 from circuitlearn.solver.equilibrium import LearningProblem, make_problem
 
 KINDS = ("lattice2d", "disordered3d")
@@ -60,14 +58,11 @@ class Network:
         return x, x @ a
 
 
-def lattice_edges(num_edges: int) -> tuple[int, np.ndarray]:
-    """Nodes and edges ``(i, j)`` of a square ``n x n`` lattice with about
-    ``num_edges`` edges (``2 n (n - 1)``)."""
+def lattice_network_edges(num_edges: int) -> tuple[int, np.ndarray]:
+    """Nodes and edges of a square ``n x n`` lattice with about ``num_edges`` edges
+    (``2 n (n - 1)``)."""
     n = max(2, round(0.5 + np.sqrt(num_edges / 2.0)))
-    idx = np.arange(n * n).reshape(n, n)
-    horiz = np.c_[idx[:, :-1].ravel(), idx[:, 1:].ravel()]
-    vert = np.c_[idx[:-1, :].ravel(), idx[1:, :].ravel()]
-    return n * n, np.vstack([horiz, vert]).astype(np.int64)
+    return n * n, lattice_edges(n, n)
 
 
 def disordered_edges(num_edges: int, mean_degree: float = 6.0,
@@ -80,23 +75,8 @@ def disordered_edges(num_edges: int, mean_degree: float = 6.0,
     """
     rng = np.random.default_rng(seed)
     n = max(8, round(2.0 * num_edges / mean_degree))
-    tet = Delaunay(rng.random((n, 3))).simplices
-    pairs = np.vstack([tet[:, [i, j]] for i in range(4) for j in range(i + 1, 4)])
-    pairs.sort(axis=1)
-    edges = np.unique(pairs[:, 0].astype(np.int64) * n + pairs[:, 1])
-    edges = np.c_[edges // n, edges % n]
-    keep = min(len(edges), max(n - 1, num_edges))
-    weights = rng.random(len(edges)) + 1e-3
-    tree = minimum_spanning_tree(sp.csr_matrix((weights, (edges[:, 0], edges[:, 1])),
-                                               shape=(n, n))).tocoo()
-    in_tree = np.zeros(len(edges), bool)
-    in_tree[np.searchsorted(edges[:, 0] * n + edges[:, 1],
-                            np.minimum(tree.row, tree.col).astype(np.int64) * n
-                            + np.maximum(tree.row, tree.col))] = True
-    rest = np.flatnonzero(~in_tree)
-    extra = rng.choice(rest, size=keep - int(in_tree.sum()), replace=False)
-    kept = np.sort(np.concatenate([np.flatnonzero(in_tree), extra]))
-    return n, edges[kept]
+    edges = delaunay_edges(rng.random((n, 3)))
+    return n, prune_connected(n, edges, min(len(edges), max(n - 1, num_edges)), rng)
 
 
 def make_network(kind: str, num_edges: int, *, num_inputs: int = 8, num_outputs: int = 4,
@@ -107,7 +87,7 @@ def make_network(kind: str, num_edges: int, *, num_inputs: int = 8, num_outputs:
     ``num_outputs`` other random nodes are outputs.
     """
     if kind == "lattice2d":
-        n, edges = lattice_edges(num_edges)
+        n, edges = lattice_network_edges(num_edges)
         # ground in the middle of the lattice: relabel its centre node as node 0
         centre = (int(np.sqrt(n)) // 2) * (int(np.sqrt(n)) + 1)
         relabel = np.arange(n)

@@ -43,6 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
+from circuitlearn.bench import SECTIONS
 from circuitlearn.bench.measure import (
     best_times,
     current_rss_bytes,
@@ -53,16 +54,15 @@ from circuitlearn.bench.measure import (
     peer_cl_step,
     reset_peak_rss,
 )
-from circuitlearn.bench.networks import KINDS, Network, lattice_edges, make_network
+from circuitlearn.bench.networks import KINDS, Network, lattice_network_edges, make_network
 from circuitlearn.bench.report import format_table, summarize
+from circuitlearn.learning.metrics import mse_loss, predict
 from circuitlearn.learning.rules import make_rule
 from circuitlearn.netlist import parse, write
 from circuitlearn.solver import factor
 from circuitlearn.solver.dc import solve
-from circuitlearn.solver.equilibrium import mse_loss
 from circuitlearn.solver.laplacian import BlockLaplacian
 
-SECTIONS = ("floor", "batch", "peer", "ngspice", "euler", "assembly")
 ETA = 0.5
 GIB = 2.0**30
 
@@ -235,13 +235,13 @@ def _euler(cfg: dict, log) -> list[dict]:
         first_s = time.perf_counter() - t0
         dt = 0.02 * float(np.min(net.k)) / float(np.max(np.abs(rate)))
         k = net.k.copy()
-        loss0 = mse_loss(net.problem, k, x, y)
+        loss0 = mse_loss(predict(net.problem, k, x), y)
         t0 = time.perf_counter()
         for _ in range(cfg["euler_steps"]):
             k += dt * rule(k, x, y)
             np.maximum(k, 1e-6, out=k)
         wall = time.perf_counter() - t0
-        loss1 = mse_loss(net.problem, k, x, y)
+        loss1 = mse_loss(predict(net.problem, k, x), y)
         rows.append({"kind": kind, "edges": net.num_edges, "batch": cfg["batch"],
                      "steps": cfg["euler_steps"], "wall_s": wall, "first_step_s": first_s,
                      "dt": dt, "loss_start": loss0, "loss_end": loss1})
@@ -253,7 +253,7 @@ def _euler(cfg: dict, log) -> list[dict]:
 def _assembly(cfg: dict, log) -> dict:
     import networkx as nx
 
-    n, edges = lattice_edges(2 * cfg["assembly_nodes"])
+    n, edges = lattice_network_edges(2 * cfg["assembly_nodes"])
     k = np.random.default_rng(0).uniform(0.5, 2.0, len(edges))
     blocks = BlockLaplacian(edges, n, np.array([0]))
     (t_ours,) = best_times([lambda: blocks.ff(k)], budget_s=cfg["budget_s"])

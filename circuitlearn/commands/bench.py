@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from circuitlearn.bench.sections import SECTIONS, format_table, run_benchmark, write_json
+from circuitlearn.bench import SECTIONS
 
 HELP = ("benchmark a full-batch training step against one sparse factorization, "
         "per-example solves and ngspice; print a table, optionally write JSON")
@@ -32,6 +32,8 @@ def _sections(text: str) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from circuitlearn.bench.sections import format_table, run_benchmark, write_json
+
     result = run_benchmark(quick=args.quick, sections=args.sections,
                            ngspice_timeout=args.ngspice_timeout)
     print(format_table(result))

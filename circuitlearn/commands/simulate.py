@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING
 
-from circuitlearn.netlist import load
-from circuitlearn.solver.dc import OperatingPoint, solve
+if TYPE_CHECKING:
+    from circuitlearn.solver.dc import OperatingPoint
 
 HELP = "solve the DC operating point of a SPICE netlist and print node voltages and currents"
 
@@ -20,6 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from circuitlearn.netlist import load
+    from circuitlearn.solver.dc import solve
+
     op = solve(load(args.netlist))
     if args.json:
         print(json.dumps(op.to_dict(), indent=2))

@@ -34,14 +34,12 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
-from scipy.integrate import solve_ivp
+
+from circuitlearn.errors import IntegrationError
+from circuitlearn.learning.modifiers import Bounds
 
 Rate = Callable[[float, np.ndarray], np.ndarray]
 """``rate(t, k) -> dk/dt``: conductance rate (S/s), shape (E,)."""
-
-
-class IntegrationError(RuntimeError):
-    """The adaptive integrator failed (step size underflow, non-finite rates)."""
 
 
 class Integrator(Protocol):
@@ -54,7 +52,11 @@ class Integrator(Protocol):
 
 
 class Euler:
-    r"""Explicit Euler: :math:`k_{n+1} = k_n + h\, f(t_n, k_n)` (order 1)."""
+    r"""Explicit Euler: :math:`k_{n+1} = k_n + h\, f(t_n, k_n)` (order 1).
+
+    >>> Euler().step(lambda t, k: -k, 0.0, np.ones(2), 0.5)
+    array([0.5, 0.5])
+    """
 
     name = "euler"
     order = 1
@@ -117,6 +119,8 @@ class Adaptive:
 
     def step(self, rate: Rate, t: float, k: np.ndarray, h: float) -> np.ndarray:
         """Advance ``k`` (S) from ``t`` to ``t + h`` (s) to within the tolerances."""
+        from scipy.integrate import solve_ivp
+
         sol = solve_ivp(rate, (t, t + h), k, method=self.method, rtol=self.rtol,
                         atol=self.atol)
         self.nfev += int(sol.nfev)
@@ -140,26 +144,6 @@ def make_integrator(method: str, *, rtol: float = 1e-6, atol: float = 1e-9) -> I
     raise ValueError(f"unknown integrator {method!r} (choose from {', '.join(METHODS)})")
 
 
-@dataclass(frozen=True)
-class Bounds:
-    r"""Box constraint :math:`k_{min} \le k \le k_{max}` (S), scalars or shape (E,)."""
-
-    lower: float | np.ndarray = -np.inf
-    upper: float | np.ndarray = np.inf
-
-    def __post_init__(self) -> None:
-        if np.any(np.asarray(self.lower) > np.asarray(self.upper)):
-            raise ValueError("lower bound above upper bound")
-
-    def project(self, k: np.ndarray) -> np.ndarray:
-        """Clip ``k`` into the box (the projection after every step)."""
-        return np.clip(k, self.lower, self.upper)
-
-    def restrict(self, k: np.ndarray, rate: np.ndarray) -> np.ndarray:
-        """Zero the components of ``rate`` that push ``k`` out of the box."""
-        out = ((k <= self.lower) & (rate < 0)) | ((k >= self.upper) & (rate > 0))
-        return np.where(out, 0.0, rate) if out.any() else rate
-
 
 def bounded(rate: Rate, bounds: Bounds | None) -> Rate:
     """``rate`` with :meth:`Bounds.restrict` applied (``rate`` itself if no bounds)."""
@@ -167,7 +151,7 @@ def bounded(rate: Rate, bounds: Bounds | None) -> Rate:
         return rate
 
     def restricted(t: float, k: np.ndarray) -> np.ndarray:
-        return bounds.restrict(k, rate(t, k))
+        return bounds.restrict(rate(t, k), k)
 
     return restricted
 
@@ -290,6 +274,14 @@ def integrate(rate: Rate, k0: np.ndarray, *, t_end: float, dt: float, method: st
     Returns
     -------
     Trajectory
+
+    Examples
+    --------
+    Exponential decay ``dk/dt = -k``, whose exact solution is ``k0 e^{-t}``:
+
+    >>> traj = integrate(lambda t, k: -k, np.ones(1), t_end=1.0, dt=0.1, method="rk4")
+    >>> float(abs(traj.k[-1, 0] - np.exp(-1.0))) < 1e-6
+    True
     """
     if record_every < 1:
         raise ValueError("record_every must be >= 1")

@@ -27,11 +27,19 @@ gradient flow (``alpha`` in S^2/(V^2 s))
 
 Evaluation paths: ``"moments"`` (default) needs one factorization and
 ``n_in + 1 + n_out`` solves whatever the batch size
-(:mod:`circuitlearn.equilibrium_moments`); ``x`` may then also be a
-:class:`~circuitlearn.equilibrium_moments.BatchMoments` with ``y=None``.
+(:mod:`circuitlearn.solver.moments`); ``x`` may then also be a
+:class:`~circuitlearn.solver.moments.BatchMoments` with ``y=None``.
 ``"states"`` builds the explicit states (B, N) and applies the formulas literally.
 
-Modifiers (:mod:`circuitlearn.rules_modifiers`) wrap rules: ``chain(rule, *mods)``.
+Every rule is declared once in :data:`RULES` (name, parameters, ranges, units);
+:func:`make_rule` and the experiment reader both check parameters there.
+Modifiers (:mod:`circuitlearn.learning.modifiers`) wrap rules: ``chain(rule, *mods)``.
+
+>>> from circuitlearn.solver.examples import random_problem
+>>> problem, k, x, y = random_problem(0)
+>>> rule = make_rule(problem, "cl", eta=0.1, alpha=2.0)
+>>> rule(k, x, y).shape == k.shape
+True
 """
 
 from __future__ import annotations
@@ -40,22 +48,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from circuitlearn.errors import CircuitLearnError
-from circuitlearn.learning.modifiers import (
-    Bounds,
-    ChainedRule,
-    Desynchronous,
-    Modifier,
-    Noise,
-    Quantize,
-    bounds,
-    chain,
-    desynchronous,
-    noise,
-    project,
-    quantize,
-    trainable_mask,
-)
+from circuitlearn.errors import ParameterError
+from circuitlearn.learning.metrics import mse_loss, mse_loss_from_moments
+from circuitlearn.registry import Param, Registry, finite_positive, unit_interval
 from circuitlearn.solver.equilibrium import PATHS, EquilibriumSolver, LearningProblem
 from circuitlearn.solver.moments import (
     BatchMoments,
@@ -65,20 +60,8 @@ from circuitlearn.solver.moments import (
     error_moments,
 )
 
-__all__ = [
-    "Bounds", "ChainedRule", "CoupledLearning", "Desynchronous", "EquilibriumPropagation",
-    "GradientFlow", "Modifier", "Noise", "Quantize", "Rule", "RuleError", "bounds", "chain",
-    "coupled_learning", "desynchronous", "equilibrium_propagation", "gradient_flow",
-    "invariant_q", "invariant_q_rate", "make_rule", "noise", "project", "quantize",
-    "trainable_mask",
-]
-
 Rule = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 NUDGINGS = ("positive", "negative", "centered")
-
-
-class RuleError(CircuitLearnError):
-    """A learning rule that cannot be built (unknown name, bad parameter)."""
 
 
 class LocalRule:
@@ -96,8 +79,6 @@ class LocalRule:
     name = "rule"
 
     def __init__(self, problem: LearningProblem, alpha: float, path: str):
-        if path not in PATHS:
-            raise RuleError(f"path must be one of {PATHS}, got {path!r}")
         self.problem = problem
         self.alpha = float(alpha)
         self.path = path
@@ -107,21 +88,28 @@ class LocalRule:
         return self.rate_and_loss(k, x, y)[0]
 
     def rate_and_loss(self, k: np.ndarray, x: np.ndarray | BatchMoments,
-                      y: np.ndarray | None = None) -> tuple[np.ndarray, float]:
-        """``(dk/dt, L)`` from one factorization: the rate and the MSE loss at ``k``."""
+                      y: np.ndarray | None = None, *, masked: bool = True
+                      ) -> tuple[np.ndarray, float]:
+        """``(dk/dt, L)`` from one factorization: the rate and the MSE loss at ``k``.
+
+        The rate is zero on edges that do not train unless ``masked`` is false (a
+        :class:`~circuitlearn.learning.modifiers.ChainedRule` masks after its
+        modifiers, so that the mask is applied once, last).
+        """
         solver = EquilibriumSolver(self.problem, k)
         if self.path == "moments":
             stats = error_moments(solver, x, y)
-            rate, loss = self._moment_rate(solver, stats), stats.loss
+            rate, loss = self._moment_rate(solver, stats), mse_loss_from_moments(stats.ee)
         else:
             if isinstance(x, BatchMoments):
-                raise RuleError("the 'states' path needs the examples, not their moments")
+                raise ParameterError(f"learning rule {self.name!r}", "path",
+                                     "the 'states' path needs the examples, not their moments")
             v_free = solver.free(x)
             y = as_batch(y, self.problem.num_outputs, "y")
             rate = self._state_rate(solver, v_free, x, y)
-            e = solver.outputs(v_free) - y
-            loss = 0.5 * float(np.mean(np.sum(e**2, axis=1)))
-        return self.alpha * rate * self.problem.trainable, loss
+            loss = mse_loss(solver.outputs(v_free), y)
+        rate = self.alpha * rate
+        return (np.where(self.problem.trainable, rate, 0.0) if masked else rate), loss
 
     def _moment_rate(self, solver: EquilibriumSolver, stats: ErrorMoments) -> np.ndarray:
         raise NotImplementedError
@@ -149,8 +137,6 @@ class CoupledLearning(LocalRule):
     name = "cl"
 
     def __init__(self, problem: LearningProblem, eta: float, alpha: float, path: str):
-        if not eta > 0:
-            raise RuleError(f"coupled learning needs eta > 0, got {eta}")
         super().__init__(problem, alpha, path)
         self.eta = float(eta)
 
@@ -172,11 +158,6 @@ class EquilibriumPropagation(LocalRule):
 
     def __init__(self, problem: LearningProblem, beta: float, alpha: float,
                  nudging: str, path: str):
-        if not beta > 0:
-            raise RuleError(f"equilibrium propagation needs beta > 0 (the nudging mode "
-                            f"sets the sign), got {beta}")
-        if nudging not in NUDGINGS:
-            raise RuleError(f"nudging must be one of {NUDGINGS}, got {nudging!r}")
         super().__init__(problem, alpha, path)
         self.beta = float(beta)
         self.nudging = nudging
@@ -212,58 +193,45 @@ class GradientFlow(LocalRule):
         return np.mean(solver.drops(v_free) * solver.drops(solver.adjoint(e)), axis=0)
 
 
-def coupled_learning(problem: LearningProblem, *, eta: float, alpha: float = 1.0,
-                     path: str = "moments") -> CoupledLearning:
-    """Coupled learning rule; ``eta`` in (0, 1] is the clamping fraction."""
-    return CoupledLearning(problem, eta, alpha, path)
+def _alpha(unit: str) -> Param:
+    return Param("alpha", default=1.0, check=finite_positive, doc=f"learning rate ({unit})")
 
 
-def equilibrium_propagation(problem: LearningProblem, *, beta: float, alpha: float = 1.0,
-                            nudging: str = "positive",
-                            path: str = "moments") -> EquilibriumPropagation:
-    """Equilibrium propagation; ``beta > 0`` (S) is the nudge magnitude."""
-    return EquilibriumPropagation(problem, beta, alpha, nudging, path)
+_PATH = Param("path", "str", "moments", choices=PATHS,
+              doc="batch moments (one factorization) or explicit states")
 
-
-def gradient_flow(problem: LearningProblem, *, alpha: float = 1.0,
-                  path: str = "moments") -> GradientFlow:
-    """Adjoint-gradient flow ``dk/dt = -alpha dL/dk``."""
-    return GradientFlow(problem, alpha, path)
-
-
-_FACTORIES: dict[str, Callable[..., LocalRule]] = {
-    "cl": coupled_learning, "coupled_learning": coupled_learning,
-    "ep": equilibrium_propagation, "equilibrium_propagation": equilibrium_propagation,
-    "gradient": gradient_flow, "adjoint": gradient_flow, "gradient_flow": gradient_flow,
-}
+RULES = Registry("learning rule")
+RULES.add("cl", CoupledLearning,
+          Param("eta", check=unit_interval, doc="clamping fraction (dimensionless)"),
+          _alpha("S/(V^2 s)"), _PATH, aliases=("coupled_learning",), doc="coupled learning")
+RULES.add("ep", EquilibriumPropagation,
+          Param("beta", check=finite_positive, doc="nudge conductance (S); nudging sets the sign"),
+          _alpha("S^2/(V^2 s)"),
+          Param("nudging", "str", "positive", choices=NUDGINGS, doc="sign(s) of the nudge"),
+          _PATH, aliases=("equilibrium_propagation",), doc="equilibrium propagation")
+RULES.add("gradient", GradientFlow, _alpha("S^2/(V^2 s)"), _PATH,
+          aliases=("adjoint", "gradient_flow"), doc="exact gradient flow (adjoint method)")
 
 
 def make_rule(problem: LearningProblem, name: str, **params: object) -> LocalRule:
-    """Rule by name: ``"cl"``, ``"ep"``, ``"gradient"`` (aliases ``"coupled_learning"``,
-    ``"equilibrium_propagation"``, ``"adjoint"``, ``"gradient_flow"``).
+    """The rule ``name`` of :data:`RULES` for ``problem``, ``params`` checked there:
+    ``"cl"`` (``eta``, ``alpha``, ``path``), ``"ep"`` (``beta``, ``alpha``,
+    ``nudging``, ``path``), ``"gradient"`` (``alpha``, ``path``), and aliases.
 
     Raises
     ------
-    RuleError
-        Unknown name or parameter, or a bad parameter value.
+    ParameterError
+        Unknown name or parameter, or a value out of its declared range.
+
+    Examples
+    --------
+    >>> from circuitlearn.solver.examples import random_problem
+    >>> problem, k, x, y = random_problem(0)
+    >>> make_rule(problem, "ep", beta=0.01, nudging="centered")
+    EquilibriumPropagation(alpha=1.0, beta=0.01, nudging='centered', path='moments')
+    >>> make_rule(problem, "cl", eta=2.0)
+    Traceback (most recent call last):
+    ...
+    circuitlearn.errors.ParameterError: learning rule 'cl': eta: must lie in (0, 1], got 2.0
     """
-    factory = _FACTORIES.get(str(name).lower().replace("-", "_"))
-    if factory is None:
-        raise RuleError(f"unknown learning rule {name!r} (known: {', '.join(_FACTORIES)})")
-    try:
-        return factory(problem, **params)
-    except TypeError as exc:
-        raise RuleError(f"learning rule {name!r}: {exc}") from None
-
-
-def invariant_q(k: np.ndarray, trainable: np.ndarray | None = None) -> float:
-    """``Q = sum_e k_e^2`` over trainable edges (S^2)."""
-    k = np.asarray(k, float)
-    return float(np.sum(k**2 if trainable is None else k[np.asarray(trainable)] ** 2))
-
-
-def invariant_q_rate(k: np.ndarray, dkdt: np.ndarray, trainable: np.ndarray | None = None
-                     ) -> float:
-    """``dQ/dt = 2 sum_e k_e dk_e/dt`` over trainable edges (S^2/s)."""
-    prod = 2.0 * np.asarray(k, float) * np.asarray(dkdt, float)
-    return float(np.sum(prod if trainable is None else prod[np.asarray(trainable)]))
+    return RULES.build(name, problem, **params)

@@ -22,25 +22,25 @@ computes expressions like ngspice's numparam, as established by running ngspice 
 from __future__ import annotations
 
 import math
-import operator
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-import numpy as np
-
-from circuitlearn.errors import CircuitLearnError
+from circuitlearn.errors import ExpressionError
+from circuitlearn.netlist.numbers import parse_number, scale_of
+from circuitlearn.netlist.operators import (
+    BINARY,
+    BINDING,
+    BUILTIN,
+    RANDOM,
+    Context,
+    Node,
+    apply_math,
+)
 
 __all__ = ["ExpressionError", "UserFunction", "evaluate", "free_names", "parse_number"]
-
-
-class ExpressionError(CircuitLearnError, ValueError):
-    """A bad expression; ``str(err)`` is a short message such as "undefined parameter 'foo'".
-
-    The netlist parser adds file, line and element (see :class:`~circuitlearn.errors.NetlistError`).
-    """
 
 
 @dataclass(frozen=True)
@@ -58,45 +58,6 @@ class UserFunction:
 
     params: tuple[str, ...]
     body: str
-
-
-_SCALE = {"t": 1e12, "g": 1e9, "k": 1e3, "u": 1e-6, "\u00b5": 1e-6, "n": 1e-9, "p": 1e-12,
-          "f": 1e-15}  # "\u00b5" is the micro sign, which ngspice reads as u
-_ELEMENT_NUMBER = re.compile(r"\s*([+-]?(?:\d+\.?\d*|\.\d+))(?:[eEdD]([+-]?)(\d*))?")
-
-
-def _scale(suffix: str, mil: bool) -> float:
-    """Multiplier of the scale suffix that `suffix` starts with (1.0 if none)."""
-    head = suffix[:3].lower()
-    if head == "meg":
-        return 1e6
-    if mil and head == "mil":
-        return 25.4e-6
-    return 1e-3 if head[:1] == "m" else _SCALE.get(head[:1], 1.0)
-
-
-def parse_number(text: str) -> float | None:
-    """Read a SPICE number the way ngspice reads an element value.
-
-    Parameters
-    ----------
-    text : str
-        A token such as ``"10kOhm"``, ``"-1.5e-3"``, ``"2mil"`` or ``"1d3"``.
-
-    Returns
-    -------
-    float or None
-        Sign, mantissa, optional exponent (``e`` or ``d``; ``1e`` is 1), optional scale
-        suffix; whatever follows is ignored (``1.2.3`` is 1.2, ``1a`` is 1, ``0x10`` is 0).
-        None when `text` does not start with a number (``"abc"``, ``"{x}"``, ``"-"``, ``"."``).
-    """
-    m = _ELEMENT_NUMBER.match(text)
-    if m is None:
-        return None
-    mantissa, exp_sign, exp_digits = m.groups()
-    value = float(f"{mantissa}e{exp_sign}{exp_digits}" if exp_digits else mantissa)
-    scale = _scale(text[m.end():], mil=True)
-    return value * 25.4 * 1e-6 if scale == 25.4e-6 else value * scale
 
 
 _TOKEN = re.compile(
@@ -135,7 +96,7 @@ def _tokenize(text: str) -> list[_Token]:
             else:
                 value = float(word.rstrip("eE+-"))
             pos = _LETTERS.match(text, pos).end()  # type: ignore[union-attr]
-            tokens.append(("num", value * _scale(text[m.end():pos], mil=False), start))
+            tokens.append(("num", value * scale_of(text[m.end():pos], mil=False), start))
     rest = text[pos:].lstrip()
     if rest:
         raise _syntax(text, len(text) - len(rest), f"unexpected character {rest[0]!r}")
@@ -143,97 +104,7 @@ def _tokenize(text: str) -> list[_Token]:
     return tokens
 
 
-@dataclass(slots=True)
-class _Ctx:
-    """Evaluation state: lookup, user functions, bound arguments, call stack, notes."""
-
-    lookup: Callable[[str], float]
-    functions: Mapping[str, UserFunction] | None
-    local: dict[str, float] | None
-    stack: tuple[str, ...]  # user functions being evaluated, outermost first
-    notes: list[str]  # first numeric problem, reported only if the result is not finite
-
-    def note(self, message: str) -> None:
-        if not self.notes:
-            self.notes.append(message)
-
-
-_Node = Callable[[_Ctx], float]
-
-
-def _apply(ctx: _Ctx, label: str, fn: Callable[..., float], fallback: Callable[..., Any],
-           *args: float) -> float:
-    """``fn(*args)``; on a math error, note it and return C's value (inf or nan) instead."""
-    try:
-        return fn(*args)
-    except (ValueError, OverflowError, ZeroDivisionError) as exc:
-        kind = "overflow" if isinstance(exc, OverflowError) else "math domain error"
-        shown = ", ".join(f"{a:g}" for a in args)
-        ctx.note(f"{kind} in {shown.replace(', ', '^')}" if label == "^"
-                 else f"{kind} in {label}({shown})")
-        with np.errstate(all="ignore"):
-            return float(fallback(*args))
-
-
-def _trunc(x: float) -> float:
-    return float(math.trunc(x)) if math.isfinite(x) else x
-
-
-def _div(ctx: _Ctx, x: float, y: float) -> float:
-    if y != 0.0:
-        return x / y
-    ctx.note("division by zero")
-    return math.nan if x == 0.0 or x != x else math.copysign(math.inf, x) * math.copysign(1, y)
-
-
-_BINARY: dict[str, Callable[[_Ctx, float, float], float]] = {
-    "||": lambda c, x, y: 1.0 if x != 0.0 or y != 0.0 else 0.0,
-    "&&": lambda c, x, y: 1.0 if x != 0.0 and y != 0.0 else 0.0,
-    "+": lambda c, x, y: x + y,
-    "-": lambda c, x, y: x - y,
-    "*": lambda c, x, y: x * y,
-    "/": _div,
-    "%": lambda c, x, y: x - y * _trunc(_div(c, x, y)),  # C: x - y*trunc(x/y)
-    "\\": lambda c, x, y: _trunc(abs(_div(c, x, y))),  # ngspice: trunc(|x/y|)
-    "^": lambda c, x, y: _apply(c, "^", math.pow, np.power, abs(x), y),  # pow(fabs(x), y)
-}
-_BINARY.update({sym: (lambda c, x, y, f=f: float(f(x, y))) for sym, f in [
-    ("==", operator.eq), ("=", operator.eq), ("!=", operator.ne), ("<>", operator.ne),
-    ("<", operator.lt), ("<=", operator.le), (">", operator.gt), (">=", operator.ge)]})
-_BINARY["**"] = _BINARY["^"]
-_BINDING = {"?": 10, "||": 20, "&&": 30, "+": 50, "-": 50, "*": 60, "/": 60, "%": 60,
-            "\\": 60, "^": 70, "**": 70}
-_BINDING.update(dict.fromkeys(("==", "=", "!=", "<>", "<", "<=", ">", ">="), 40))
-
-_Builtin = tuple[int, Callable[..., float], Callable[..., Any]]  # arity, fn, C-like fallback
-_BUILTIN: dict[str, _Builtin] = {
-    name: (1, fn, fallback) for name, fn, fallback in [
-        ("sqr", lambda x: x * x, np.square), ("sqrt", math.sqrt, np.sqrt),
-        ("sin", math.sin, np.sin), ("cos", math.cos, np.cos), ("tan", math.tan, np.tan),
-        ("asin", math.asin, np.arcsin), ("acos", math.acos, np.arccos),
-        ("atan", math.atan, np.arctan), ("arctan", math.atan, np.arctan),
-        ("sinh", math.sinh, np.sinh), ("cosh", math.cosh, np.cosh), ("tanh", math.tanh, np.tanh),
-        ("asinh", math.asinh, np.arcsinh), ("acosh", math.acosh, np.arccosh),
-        ("atanh", math.atanh, np.arctanh), ("exp", math.exp, np.exp),
-        ("ln", math.log, np.log), ("log", math.log, np.log), ("log10", math.log10, np.log10),
-        ("abs", math.fabs, np.abs),
-        ("sgn", lambda x: 1.0 if x > 0 else 0.0 if x == 0 else -1.0, np.sign),  # C: nan -> -1
-        ("int", _trunc, np.trunc), ("nint", lambda x: float(round(x)), np.rint),  # half-even
-        ("floor", lambda x: float(math.floor(x)), np.floor),
-        ("ceil", lambda x: float(math.ceil(x)), np.ceil),
-    ]
-}
-_BUILTIN.update({
-    "pow": (2, math.pow, np.power),
-    "pwr": (2, lambda z, x: math.pow(abs(z), x), lambda z, x: np.power(np.abs(z), x)),
-    "max": (2, lambda z, x: x if x > z else z, max),  # C macro MAX(last, first)
-    "min": (2, lambda z, x: x if x < z else z, min),
-    "ternary_fcn": (3, lambda c, a, b: a if c != 0.0 else b, max),
-})
-_RANDOM = frozenset(("agauss", "gauss", "unif", "aunif", "limit"))
-
-
-def _call_user(ctx: _Ctx, name: str, fun: UserFunction, args: list[_Node]) -> float:
+def _call_user(ctx: Context, name: str, fun: UserFunction, args: list[Node]) -> float:
     if len(args) != len(fun.params):
         raise ExpressionError(f"function '{name}' takes {len(fun.params)} argument(s), "
                               f"got {len(args)}")
@@ -247,28 +118,28 @@ def _call_user(ctx: _Ctx, name: str, fun: UserFunction, args: list[_Node]) -> fl
     # with .func g(x)={x+y} and .func f(y)={g(1)}, f(5) is 6 whatever the global y.
     local = dict(ctx.local or {})
     local.update(zip(fun.params, [a(ctx) for a in args], strict=True))
-    return body(_Ctx(ctx.lookup, ctx.functions, local, (*ctx.stack, name), ctx.notes))
+    return body(Context(ctx.lookup, ctx.functions, local, (*ctx.stack, name), ctx.notes))
 
 
-def _call(name: str, args: list[_Node]) -> _Node:
-    builtin = _BUILTIN.get(name)
+def _call(name: str, args: list[Node]) -> Node:
+    builtin = BUILTIN.get(name)
 
-    def call(ctx: _Ctx) -> float:
+    def call(ctx: Context) -> float:
         if ctx.functions and name in ctx.functions:  # user functions win, as in ngspice
             return _call_user(ctx, name, ctx.functions[name], args)
         if builtin is None:
-            kind = "random function" if name in _RANDOM else "function"
+            kind = "random function" if name in RANDOM else "function"
             raise ExpressionError(f"unknown {kind} '{name}'")
         arity, fn, fallback = builtin
         if arity != len(args):
             raise ExpressionError(f"function '{name}' takes {arity} argument(s), got {len(args)}")
-        return _apply(ctx, name, fn, fallback, *[a(ctx) for a in args])
+        return apply_math(ctx, name, fn, fallback, *[a(ctx) for a in args])
 
     return call
 
 
-def _name(name: str) -> _Node:
-    def value(ctx: _Ctx) -> float:
+def _name(name: str) -> Node:
+    def value(ctx: Context) -> float:
         if ctx.local is not None and name in ctx.local:
             return ctx.local[name]
         try:
@@ -279,8 +150,8 @@ def _name(name: str) -> _Node:
     return value
 
 
-def _ternary(cond: _Node, then: _Node, other: _Node) -> _Node:
-    def choose(ctx: _Ctx) -> float:
+def _ternary(cond: Node, then: Node, other: Node) -> Node:
+    def choose(ctx: Context) -> float:
         taken, skipped = (then, other) if cond(ctx) != 0.0 else (other, then)
         seen = len(ctx.notes)
         skipped(ctx)  # ngspice evaluates both: an undefined name fails in either branch
@@ -290,12 +161,12 @@ def _ternary(cond: _Node, then: _Node, other: _Node) -> _Node:
     return choose
 
 
-def _binary(op: str, left: _Node, right: _Node) -> _Node:
-    fn = _BINARY[op]
+def _binary(op: str, left: Node, right: Node) -> Node:
+    fn = BINARY[op]
     return lambda ctx: fn(ctx, left(ctx), right(ctx))
 
 
-def _const(value: float) -> _Node:
+def _const(value: float) -> Node:
     return lambda ctx: value
 
 
@@ -322,11 +193,11 @@ class _Parser:
             raise self.fail(self.tokens[self.i], symbol)
         self.i += 1
 
-    def expression(self, rbp: int, start: bool) -> _Node:
+    def expression(self, rbp: int, start: bool) -> Node:
         left = self.prefix(start)
         while True:
             kind, op, _ = self.tokens[self.i]
-            bp = _BINDING.get(op, 0) if kind == "op" else 0
+            bp = BINDING.get(op, 0) if kind == "op" else 0
             if bp <= rbp:
                 return left
             self.i += 1
@@ -340,14 +211,14 @@ class _Parser:
             else:  # every binary operator is left associative, '^' included
                 left = _binary(op, left, self.expression(bp, start=False))
 
-    def prefix(self, start: bool) -> _Node:
+    def prefix(self, start: bool) -> Node:
         token = self.tokens[self.i]
         kind, sign, _ = token
         if kind != "op" or sign not in ("-", "+"):
             return self.atom()
         self.i += 1
         if start:  # ngspice: a leading sign is a binary operator with 0 on its left
-            operand = self.expression(_BINDING["+"], start=False)
+            operand = self.expression(BINDING["+"], start=False)
             return operand if sign == "+" else lambda ctx: 0.0 - operand(ctx)
         if sign == "-" and self.tokens[self.i][0] == "num":  # negates the number only
             self.i += 1
@@ -357,7 +228,7 @@ class _Parser:
         raise _syntax(self.text, token[2], "'-' after an operator must be followed by a "
                       "number (as in ngspice); write e.g. 2*(-x)")
 
-    def atom(self) -> _Node:
+    def atom(self) -> Node:
         token = self.tokens[self.i]
         kind, value, _ = token
         self.i += 1
@@ -368,7 +239,7 @@ class _Parser:
             return _name(value)
         if kind == "name":
             self.i += 1
-            args: list[_Node] = []
+            args: list[Node] = []
             while not (args == [] and self.is_op(")")):
                 args.append(self.expression(0, start=True))
                 if not self.is_op(","):
@@ -387,7 +258,7 @@ class _Parser:
 
 
 @lru_cache(maxsize=4096)  # bounded: a huge cache of closures makes Python's GC crawl
-def _compile(text: str) -> tuple[_Node, frozenset[str]]:
+def _compile(text: str) -> tuple[Node, frozenset[str]]:
     parser = _Parser(text)
     try:
         node = parser.expression(0, start=True)
@@ -423,7 +294,7 @@ def evaluate(text: str, lookup: Callable[[str], float],
         Syntax error (with its column), undefined parameter, unknown function, wrong number
         of arguments, recursive user function, or a non-finite result (naming its cause).
     """
-    ctx = _Ctx(lookup, functions, None, (), [])
+    ctx = Context(lookup, functions, None, (), [])
     try:
         value = _compile(text)[0](ctx)
     except RecursionError:

@@ -19,7 +19,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from circuitlearn.netlist.expr import ExpressionError, UserFunction, evaluate, parse_number
+from circuitlearn.errors import ExpressionError
+from circuitlearn.netlist.expr import UserFunction, evaluate, parse_number
 from circuitlearn.netlist.lines import Line, Token
 
 

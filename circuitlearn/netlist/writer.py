@@ -30,6 +30,15 @@ def write(circuit: Circuit) -> str:
 
     Resistors are written with resistances ``1/k`` (reading back recovers ``k`` to
     within 1 ulp, see :func:`_resistance_text`); sources with exact ``DC`` values.
+
+    >>> from circuitlearn.netlist import parse
+    >>> print(write(parse("div\\nV1 a 0 1\\nR1 a 0 4k\\n")))
+    div
+    r1 a 0 4000.0
+    v1 a 0 dc 1.0
+    .op
+    .end
+    <BLANKLINE>
     """
     nodes = circuit.nodes
     title = " ".join(circuit.title.split()) or "circuitlearn netlist"

@@ -9,14 +9,22 @@ source incidence (``+1`` at ``n+``, ``-1`` at ``n-``), ``i_s`` the source curren
 (from ``n+`` through the source to ``n-``) and ``b_n`` the current injected into
 ``n`` by current sources. Each voltage source adds ``(A V)_s = E_s``.
 
-Fast path
-    When every voltage source hangs in a source tree rooted at ground and every
-    conductance is positive, the source nodes are Dirichlet nodes and the free
-    potentials solve the SPD system ``L_ff V_f = b_f - L_fd V_d`` (Cholesky);
-    source currents then follow from KCL at the source nodes.
+Fast path (every conductance positive)
+    The structure of the learning equilibria with no inputs and no outputs
+    (:class:`~circuitlearn.solver.structure.ProblemStructure`): each tree of the
+    voltage-source forest is contracted onto one node (ground for the tree that
+    holds ground, so that grounded sources are Dirichlet nodes), and the free
+    potentials solve the SPD system ``L_r V_r = P^T (b - L Q s_v)`` (Cholesky).
+    Source currents then follow from KCL at the source nodes.
 General path
-    Otherwise (floating or series-floating sources, negative resistances) the full
-    modified-nodal-analysis system with ground removed is solved by sparse LU.
+    With a negative (or zero) conductance the full modified-nodal-analysis system
+    with ground removed is solved by sparse LU. It is also the tests' oracle for
+    the fast path.
+
+>>> from circuitlearn.netlist import parse
+>>> op = solve(parse("bridge\nV1 a 0 2\nR1 a b 1\nR2 b 0 1\n"))
+>>> op.voltage("b"), float(op.source_currents[0]), op.method
+(1.0, -1.0, 'reduced')
 """
 
 from __future__ import annotations
@@ -28,15 +36,15 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from circuitlearn.circuit import Circuit
-from circuitlearn.errors import TopologyError
-from circuitlearn.solver.factor import Factorization, SingularMatrixError
+from circuitlearn.errors import SingularMatrixError, TopologyError
+from circuitlearn.solver.factor import Factorization
 from circuitlearn.solver.laplacian import (
-    BlockLaplacian,
     incidence_matrix,
     injection_matrix,
     laplacian,
 )
-from circuitlearn.solver.topology import check_topology, grounded_source_potentials
+from circuitlearn.solver.structure import ProblemStructure
+from circuitlearn.solver.topology import check_topology, source_forest
 
 
 @dataclass(frozen=True, eq=False)
@@ -52,7 +60,7 @@ class OperatingPoint:
         Voltage-source currents in amperes, SPICE sign: from ``n+`` through the
         source to ``n-`` (a source delivering power has a negative current).
     method : str
-        ``"dirichlet"`` (fast SPD path) or ``"mna"`` (general path).
+        ``"reduced"`` (fast SPD path) or ``"mna"`` (general path).
     """
 
     circuit: Circuit
@@ -108,7 +116,7 @@ def solve(circuit: Circuit, *, backend: str | None = None) -> OperatingPoint:
     ----------
     circuit : Circuit
     backend : str, optional
-        Factorization backend for the fast path (see :mod:`circuitlearn.factor`).
+        Factorization backend for the fast path (see :mod:`circuitlearn.solver.factor`).
 
     Raises
     ------
@@ -117,38 +125,33 @@ def solve(circuit: Circuit, *, backend: str | None = None) -> OperatingPoint:
         set, voltage-source loop or short, singular network).
     """
     check_topology(circuit)
-    fixed = grounded_source_potentials(circuit)
-    if fixed is not None and np.all(circuit.conductance > 0):
-        return _solve_dirichlet(circuit, fixed, backend)
+    if np.all(circuit.conductance > 0):
+        return _solve_reduced(circuit, backend)
     return _solve_mna(circuit)
 
 
-def _solve_dirichlet(circuit: Circuit, fixed: dict[int, float],
-                     backend: str | None) -> OperatingPoint:
-    idx = np.fromiter(fixed.keys(), np.int64, len(fixed))
-    blocks = BlockLaplacian(circuit.resistor_edges, circuit.num_nodes, idx)
-    k = circuit.conductance
-    v = np.zeros(circuit.num_nodes)
-    v[idx] = np.fromiter(fixed.values(), float, len(fixed))
-    b = _injections(circuit)
-    rhs = b[blocks.free] - blocks.fd(k) @ v[blocks.fixed]
+def _solve_reduced(circuit: Circuit, backend: str | None) -> OperatingPoint:
+    structure = ProblemStructure.build(circuit, (), ())
+    k, bias = circuit.conductance, np.ones((1, 1))
     try:
-        v[blocks.free] = Factorization(blocks.ff(k), spd=True, backend=backend).solve(rhs)
+        factor = Factorization(structure.blocks.ff(k), spd=True, backend=backend)
+        v = structure.potentials(factor.solve(structure.forcing(k, bias)), bias)[:, 0]
     except SingularMatrixError as exc:  # pragma: no cover - excluded by topology checks
         raise TopologyError(f"singular conductance matrix: {exc}") from None
-    return OperatingPoint(circuit, v, _source_currents(circuit, v, b), "dirichlet")
+    return OperatingPoint(circuit, v, _source_currents(circuit, v), "reduced")
 
 
-def _source_currents(circuit: Circuit, v: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Solve KCL ``A^T i = b - L V`` at the source nodes (a tree: square system)."""
-    s = len(circuit.vsource_names)
-    if s == 0:
+def _source_currents(circuit: Circuit, v: np.ndarray) -> np.ndarray:
+    """Solve KCL ``A^T i = b - L V`` at the source nodes but one per source tree (its
+    root, whose equation the others imply): a square system, one row per source."""
+    if len(circuit.vsource_names) == 0:
         return np.zeros(0)
-    residual = b - laplacian(circuit.resistor_edges, circuit.conductance,
-                             circuit.num_nodes) @ v
+    residual = _injections(circuit) - laplacian(circuit.resistor_edges, circuit.conductance,
+                                                circuit.num_nodes) @ v
     at = incidence_matrix(circuit.vsource_edges, circuit.num_nodes).T.tocsr()
+    rep, _ = source_forest(circuit.num_nodes, circuit.vsource_edges)
     nodes = np.unique(circuit.vsource_edges)
-    nodes = nodes[nodes != 0]
+    nodes = nodes[rep[nodes] != nodes]
     return Factorization(at[nodes], spd=False).solve(residual[nodes])
 
 

@@ -33,7 +33,8 @@ With ``e = C V_F - y``,
 Loss convention
 ---------------
 ``L = (1/2) mean_b sum_o (V_O(x_b) - y_b)_o^2`` (V^2): sum over outputs, mean over
-the batch. :func:`adjoint_gradient` returns ``dL/dk`` (V^2/S) for every edge.
+the batch (:mod:`circuitlearn.learning.metrics`). :func:`adjoint_gradient` returns
+``dL/dk`` (V^2/S) for every edge.
 """
 
 from __future__ import annotations
@@ -42,14 +43,14 @@ from functools import cached_property
 
 import numpy as np
 
-from circuitlearn.solver.factor import Factorization, SingularMatrixError, default_backend
+from circuitlearn.errors import ProblemError, SingularMatrixError
+from circuitlearn.solver.factor import Factorization, default_backend
 from circuitlearn.solver.moments import BatchMoments, as_batch, contrast, error_moments
 from circuitlearn.solver.problem import LearningProblem, make_problem
-from circuitlearn.solver.structure import ProblemError
 
 __all__ = [
-    "BatchMoments", "EquilibriumSolver", "LearningProblem", "ProblemError", "accuracy",
-    "adjoint_gradient", "as_batch", "make_problem", "mse_loss", "output_conductance", "predict",
+    "BatchMoments", "EquilibriumSolver", "LearningProblem", "adjoint_gradient", "as_batch",
+    "make_problem", "output_conductance",
 ]
 
 PATHS = ("moments", "states")
@@ -85,6 +86,16 @@ class EquilibriumSolver:
     ------
     ProblemError
         If ``L_r`` is singular (for instance zero or negative conductances).
+
+    Examples
+    --------
+    >>> from circuitlearn.solver.examples import random_problem
+    >>> problem, k, x, y = random_problem(0)
+    >>> states = EquilibriumSolver(problem, k)
+    >>> v_free = states.free(x)
+    >>> v_clamped = states.clamped(x, y, eta=1.0, v_free=v_free)
+    >>> bool(np.allclose(states.outputs(v_clamped), y))  # eta = 1 clamps onto the targets
+    True
     """
 
     def __init__(self, problem: LearningProblem, k: np.ndarray, *, backend: str | None = None):
@@ -231,27 +242,6 @@ def _check_path(path: str) -> None:
         raise ProblemError(f"path must be one of {PATHS}, got {path!r}")
 
 
-def predict(problem: LearningProblem, k: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Free-state outputs ``V_O(x)`` (B, n_out), V."""
-    solver = EquilibriumSolver(problem, k)
-    return solver.outputs(solver.free(x))
-
-
-def mse_loss(problem: LearningProblem, k: np.ndarray, x: np.ndarray | BatchMoments,
-             y: np.ndarray | None = None, *, path: str = "moments") -> float:
-    """Loss ``L = (1/2) mean_b ||V_O(x_b) - y_b||^2`` (V^2).
-
-    ``path="moments"`` uses the affine free state (``x`` may be a precomputed
-    :class:`BatchMoments`); ``"states"`` solves each example.
-    """
-    _check_path(path)
-    solver = EquilibriumSolver(problem, k)
-    if path == "moments":
-        return error_moments(solver, x, y).loss
-    e = solver.outputs(solver.free(x)) - as_batch(y, problem.num_outputs, "y")
-    return 0.5 * float(np.mean(np.sum(e**2, axis=1)))
-
-
 def adjoint_gradient(problem: LearningProblem, k: np.ndarray, x: np.ndarray | BatchMoments,
                      y: np.ndarray | None = None, *, path: str = "moments") -> np.ndarray:
     r"""Exact ``dL/dk`` (E,), V^2/S, by the adjoint method (every edge, trainable or not).
@@ -280,16 +270,3 @@ def output_conductance(problem: LearningProblem, k: np.ndarray) -> np.ndarray:
     output ports) with every source off. ``E(V_C) - E(V_F) = (eta^2/2) e^T S e``.
     """
     return EquilibriumSolver(problem, k).output_conductance
-
-
-def accuracy(problem: LearningProblem, k: np.ndarray, x: np.ndarray,
-             labels: np.ndarray) -> float:
-    """Fraction of examples whose largest output voltage is the class label.
-
-    ``labels`` are integer classes (B,) or targets (B, n_out) read by argmax.
-    """
-    labels = np.asarray(labels)
-    if labels.ndim == 2:
-        labels = np.argmax(labels, axis=1)
-    guess = np.argmax(predict(problem, k, x), axis=1)
-    return float(np.mean(guess == labels))

@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.spatial import Delaunay
 
 from circuitlearn.circuit import Circuit
+from circuitlearn.generators import delaunay_edges
 from circuitlearn.solver.equilibrium import LearningProblem, make_problem
 
 
@@ -127,10 +127,7 @@ def delaunay_problem(seed: int, num_nodes: int = 64, num_inputs: int = 3,
     random linear map of the inputs, ``y = A x`` (V).
     """
     rng = np.random.default_rng(seed)
-    tri = Delaunay(rng.random((num_nodes, 2)))
-    pairs = np.vstack([tri.simplices[:, [0, 1]], tri.simplices[:, [1, 2]],
-                       tri.simplices[:, [0, 2]]])
-    edges = np.unique(np.sort(pairs, axis=1), axis=0)
+    edges = delaunay_edges(rng.random((num_nodes, 2)))
     held = rng.choice(np.arange(1, num_nodes), num_inputs + num_outputs, replace=False)
     nodes = ("0",) + tuple(f"n{i}" for i in range(1, num_nodes))
     circuit = Circuit(

@@ -48,7 +48,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from circuitlearn.errors import CircuitLearnError
+from circuitlearn.errors import SingularMatrixError
 
 try:  # pragma: no cover - depends on the optional extra
     from sksparse.cholmod import CholmodError, CholmodNotPositiveDefiniteError
@@ -64,10 +64,6 @@ ENV_BACKEND = "CIRCUITLEARN_FACTOR_BACKEND"
 _override: str | None = None
 _SPD_SPLU = {"diag_pivot_thresh": 0.0, "options": {"SymmetricMode": True}}
 _PIVOT_RATIO = 1e-14
-
-
-class SingularMatrixError(CircuitLearnError, ArithmeticError):
-    """The matrix could not be factorized (singular, or not positive definite)."""
 
 
 def available_backends() -> list[str]:

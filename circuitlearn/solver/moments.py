@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from circuitlearn.solver.structure import ProblemError
+from circuitlearn.errors import ProblemError
 
 _BLAS_SINGLE_THREAD = 2**18
 
@@ -100,11 +100,6 @@ class ErrorMoments:
 
     ue: np.ndarray
     ee: np.ndarray
-
-    @property
-    def loss(self) -> float:
-        """``L = (1/2) mean_b ||e_b||^2 = (1/2) tr(Sigma_ee)`` (V^2)."""
-        return 0.5 * float(np.trace(self.ee))
 
 
 def thin_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:

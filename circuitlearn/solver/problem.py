@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from circuitlearn.circuit import Circuit
-from circuitlearn.solver.structure import ProblemError, ProblemStructure
+from circuitlearn.errors import ProblemError
+from circuitlearn.solver.structure import ProblemStructure
 from circuitlearn.solver.topology import check_topology
 
 
@@ -102,6 +103,13 @@ def make_problem(circuit: Circuit, inputs: Sequence[str],
         or outputs that cannot be clamped independently, a bad ``trainable`` mask.
     TopologyError
         If the circuit has no unique operating point.
+
+    Examples
+    --------
+    >>> from circuitlearn.netlist import load
+    >>> problem = make_problem(load("netlists/bridge.cir"), ["vs"], ["a", ("a", "b")])
+    >>> problem.inputs, problem.output_names, problem.voltage_driven
+    (('vs',), ('a', 'a,b'), True)
     """
     check_topology(circuit)
     names = tuple(_input_names(circuit, inputs))

@@ -33,15 +33,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from circuitlearn.circuit import Circuit
-from circuitlearn.errors import CircuitLearnError
 from circuitlearn.solver.factor import SymbolicFactor, default_backend
 from circuitlearn.solver.laplacian import BlockLaplacian, incidence_matrix, injection_matrix
 from circuitlearn.solver.topology import source_forest
-
-
-class ProblemError(CircuitLearnError):
-    """A learning problem that cannot be set up or solved (unknown source or node,
-    an output held by voltage sources, dependent outputs, a singular network)."""
 
 
 @dataclass(frozen=True, eq=False)

@@ -132,21 +132,6 @@ def check_topology(circuit: Circuit) -> None:
     check_dc_paths(circuit)
 
 
-def grounded_source_potentials(circuit: Circuit) -> dict[int, float] | None:
-    """Potentials fixed by voltage sources connected (through other sources) to ground.
-
-    Returns ``{node index: volts}`` (ground included) when every voltage source lies
-    in a source tree rooted at ground, so that those nodes are Dirichlet nodes of
-    the grounded Laplacian; returns ``None`` when some source floats (then modified
-    nodal analysis is needed). Assumes :func:`check_voltage_sources` passed.
-    """
-    rep, offsets = source_forest(circuit.num_nodes, circuit.vsource_edges)
-    nodes = np.unique(np.concatenate([[0], circuit.vsource_edges.ravel()]))
-    if np.any(rep[nodes] != 0):
-        return None
-    potentials = offsets @ circuit.vsource_values
-    return {int(n): float(potentials[n]) for n in nodes}
-
 
 def source_forest(num_nodes: int, vsource_edges: np.ndarray) -> tuple[np.ndarray, sp.csr_matrix]:
     """Representatives and offset map of the voltage-source forest.

@@ -21,8 +21,9 @@ networks of 10^4 resistors; for many operating points of such a network use
 ``run_op_batch(..., method="superposition")``.
 """
 
+from circuitlearn.errors import SpiceFailed, SpiceUnavailable
 from circuitlearn.spice.api import BACKENDS, available_backends, run_op, run_op_batch
-from circuitlearn.spice.common import INSTALL_HINT, SpiceFailed, SpiceResult, SpiceUnavailable
+from circuitlearn.spice.common import INSTALL_HINT, SpiceResult
 
 __all__ = [
     "BACKENDS",

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from circuitlearn.errors import SpiceUnavailable
 from circuitlearn.spice import batch, shared
-from circuitlearn.spice.common import INSTALL_HINT, SpiceResult, SpiceUnavailable
+from circuitlearn.spice.common import INSTALL_HINT, SpiceResult
 from circuitlearn.spice.deck import Deck, read_netlist
 from circuitlearn.spice.superpose import run_superposition
 

@@ -32,19 +32,18 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from circuitlearn.errors import RawFileError, SpiceFailed, SpiceUnavailable
 from circuitlearn.spice.common import (
     INSTALL_HINT,
     MARKER_PREFIX,
     MARKER_RE,
-    SpiceFailed,
     SpiceResult,
-    SpiceUnavailable,
     Triage,
     result_from_vectors,
     triage_messages,
 )
 from circuitlearn.spice.deck import AlterationPlan, Deck, plan_alterations
-from circuitlearn.spice.rawfile import RawFileError, read_rawfile
+from circuitlearn.spice.rawfile import read_rawfile
 
 BACKEND = "batch"
 PAD_VECTOR = "circuitlearn_pad_vector"

@@ -14,8 +14,6 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from circuitlearn.errors import CircuitLearnError
-
 INSTALL_HINT = (
     "install ngspice with `apt-get install ngspice libngspice0` (Debian/Ubuntu: the "
     "`ngspice` program for the batch backend, the shared library for the PySpice "
@@ -29,14 +27,6 @@ INSTALL_HINT = (
 #: messages belong to which operating point.
 MARKER_PREFIX = "circuitlearn_marker_"
 MARKER_RE = re.compile(MARKER_PREFIX + r"(\d+)")
-
-
-class SpiceUnavailable(CircuitLearnError):  # noqa: N818 (public name)
-    """No usable ngspice backend (program, shared library or PySpice missing)."""
-
-
-class SpiceFailed(CircuitLearnError):  # noqa: N818 (public name)
-    """ngspice ran but reported an error or produced no operating point."""
 
 
 @dataclass

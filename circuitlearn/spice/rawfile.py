@@ -29,9 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-
-class RawFileError(ValueError):
-    """A rawfile that cannot be parsed."""
+from circuitlearn.errors import RawFileError
 
 
 @dataclass(frozen=True)

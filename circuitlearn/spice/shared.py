@@ -33,11 +33,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from circuitlearn.errors import SpiceFailed, SpiceUnavailable
 from circuitlearn.spice.common import (
     INSTALL_HINT,
-    SpiceFailed,
     SpiceResult,
-    SpiceUnavailable,
     Triage,
     result_from_vectors,
     triage_messages,

@@ -17,7 +17,9 @@ solved by ngspice for every sampled example in one session (``alter`` + ``op``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -129,7 +131,7 @@ def validate_experiment(path: str | Path, *, backend: str = "auto", rtol: float 
     if (folder / CHECKPOINT).is_file():
         ckpt = load_checkpoint(folder)
         states.append((f"checkpoint step {ckpt.step} (t = {ckpt.t:g} s)", ckpt.k))
-    rule = setup.experiment.config["rule"]
+    rule = setup.experiment.rule.params
     report = ValidationReport(str(path), rtol)
     for label, k in states:
         betas = _betas(rule, k)
@@ -139,7 +141,7 @@ def validate_experiment(path: str | Path, *, backend: str = "auto", rtol: float 
     return report
 
 
-def _betas(rule: dict, k: np.ndarray) -> list[float]:
+def _betas(rule: Mapping[str, Any], k: np.ndarray) -> list[float]:
     beta = rule.get("beta")
     if beta is None:
         scale = 0.1 * float(np.mean(np.abs(k)))

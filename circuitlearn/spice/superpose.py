@@ -26,7 +26,8 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
-from circuitlearn.spice.common import SpiceFailed, SpiceResult
+from circuitlearn.errors import SpiceFailed
+from circuitlearn.spice.common import SpiceResult
 
 Solver = Callable[[list[dict[str, float]]], list[SpiceResult]]
 

@@ -146,6 +146,10 @@ def validate_netlist(path: str | os.PathLike[str], *, backend: str = "auto",
 
     ngspice reads the very same file. Bad input raises
     :class:`~circuitlearn.errors.CircuitLearnError` before ngspice runs.
+
+    >>> report = validate_netlist("netlists/bridge.cir", backend="batch")
+    >>> report.passed, report.max_error < 1e-9
+    (True, True)
     """
     ours = solve(load(path)).to_dict()
     spice = run_op(Path(path), backend=backend)

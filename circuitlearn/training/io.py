@@ -6,8 +6,9 @@
     Units: s, V^2, V^2, 1, S^2, W.
 ``checkpoint.npz``
     ``step``, ``t`` (s), ``k`` (S), ``curves`` (rows so far, NaN for empty
-    accuracy), ``rng_states``, ``config`` and ``fingerprint`` (JSON text; SHA-256
-    digests of the network and the data set), ``wall_s`` and ``nfev``.
+    accuracy), ``modifier_state`` (the rule chain's state), ``config`` and
+    ``fingerprint`` (JSON text; SHA-256 digests of the network and the data set),
+    ``wall_s`` and ``nfev``.
     Written atomically: a temporary file in the same folder, then :func:`os.replace`.
 """
 
@@ -104,8 +105,9 @@ class Checkpoint:
         Conductances (S).
     rows : list of tuple
         Learning-curve rows recorded so far.
-    rng_states : dict
-        Bit-generator states of the rule's random modifiers.
+    modifier_state : list
+        State of the rule chain's modifiers
+        (:meth:`~circuitlearn.learning.modifiers.ChainedRule.state_dict`).
     config : dict
         Resolved experiment configuration.
     wall_s : float
@@ -114,7 +116,7 @@ class Checkpoint:
         Rate evaluations so far.
     fingerprint : dict or None
         ``{"network": sha256, "data": sha256}`` of the run's network and data set
-        (:meth:`~circuitlearn.training_setup.Setup.fingerprint`); None in a
+        (:meth:`~circuitlearn.training.setup.Setup.fingerprint`); None in a
         checkpoint written before fingerprints were stored.
     """
 
@@ -122,7 +124,7 @@ class Checkpoint:
     t: float
     k: np.ndarray
     rows: list[tuple[float, ...]]
-    rng_states: dict[str, Any]
+    modifier_state: list[Any]
     config: dict[str, Any]
     wall_s: float = 0.0
     nfev: int = 0
@@ -136,7 +138,7 @@ def save_checkpoint(folder: Path, ckpt: Checkpoint) -> Path:
     np.savez(buffer, step=np.int64(ckpt.step), t=np.float64(ckpt.t),
              k=np.asarray(ckpt.k, float),
              curves=np.array(ckpt.rows, dtype=float).reshape(-1, len(COLUMNS)),
-             rng_states=np.array(json.dumps(ckpt.rng_states)),
+             modifier_state=np.array(json.dumps(ckpt.modifier_state)),
              config=np.array(json.dumps(ckpt.config)),
              wall_s=np.float64(ckpt.wall_s), nfev=np.int64(ckpt.nfev),
              fingerprint=np.array(json.dumps(ckpt.fingerprint)))
@@ -149,7 +151,7 @@ def load_checkpoint(folder: Path) -> Checkpoint:
     with np.load(Path(folder) / CHECKPOINT, allow_pickle=False) as z:
         rows = [tuple(float(v) for v in r) for r in z["curves"]]
         return Checkpoint(step=int(z["step"]), t=float(z["t"]), k=np.array(z["k"]),
-                          rows=rows, rng_states=json.loads(str(z["rng_states"])),
+                          rows=rows, modifier_state=json.loads(str(z["modifier_state"])),
                           config=json.loads(str(z["config"])), wall_s=float(z["wall_s"]),
                           nfev=int(z["nfev"]),
                           fingerprint=(json.loads(str(z["fingerprint"]))

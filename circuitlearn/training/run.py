@@ -1,16 +1,10 @@
-r"""The training run loop: integrate the learning flow, record, checkpoint, resume.
+r"""The training run loop: integrate the learning flow, record, checkpoint.
 
-A run integrates :math:`dk/dt = m \odot r(k, X, Y)` (:mod:`circuitlearn.training_setup`)
-with the integrator of ``[train]`` and records, every ``record_every`` steps,
-
-* ``train_loss``, ``test_loss``: :math:`L = \tfrac12 \langle \lVert V_O - y \rVert^2
-  \rangle_b` over the training and test sets (V^2),
-* ``accuracy``: fraction of test rows with ``argmax V_O`` equal to the label
-  (classification only),
-* ``invariant_q``: :math:`Q = \sum_{e\ \mathrm{trainable}} k_e^2` (S^2); the
-  gradient flow of a voltage-driven network conserves it exactly, because the
-  outputs are homogeneous of degree 0 in ``k`` (:math:`k \cdot \nabla L = 0`),
-* ``power``: free-state dissipated power averaged over the training set (W).
+A run integrates :math:`dk/dt = r(k, X, Y)` (:mod:`circuitlearn.training.setup`)
+with the integrator of ``[train]``, records a row of metrics every
+``record_every`` steps (:mod:`circuitlearn.training.summary`) and checkpoints every
+``checkpoint_every`` steps (:mod:`circuitlearn.training.io`). Where it starts, and
+whether a checkpoint may be resumed, is decided by :mod:`circuitlearn.training.resume`.
 
 Output folder: ``curves.csv``, ``curves.png``, ``summary.json``,
 ``checkpoint.npz`` (every ``checkpoint_every`` steps, at the end and on Ctrl-C)
@@ -22,8 +16,6 @@ control from scratch).
 
 from __future__ import annotations
 
-import json
-import math
 import sys
 import time
 from dataclasses import dataclass
@@ -32,46 +24,20 @@ from typing import Any
 
 import numpy as np
 
-from circuitlearn import __version__
 from circuitlearn.errors import CircuitLearnError, ExperimentError
-from circuitlearn.learning.integrate import IntegrationError, iterate, make_integrator, num_steps
-from circuitlearn.learning.tasks import accuracy
-from circuitlearn.training.experiment import Experiment, comparable
+from circuitlearn.learning.integrate import iterate, make_integrator
+from circuitlearn.training.experiment import Experiment, load_experiment
 from circuitlearn.training.io import (
-    CHECKPOINT,
     Checkpoint,
     Progress,
     curves_dict,
-    load_checkpoint,
     save_checkpoint,
     write_curves,
     write_json,
 )
-from circuitlearn.training.setup import Counter, Setup, build, make_rate
-
-
-def invariant_q(k: np.ndarray, mask: np.ndarray) -> float:
-    r""":math:`Q = \sum_{e \in T} k_e^2` over trainable edges ``T`` (S^2)."""
-    kt = np.asarray(k)[np.asarray(mask, bool)]
-    return float(kt @ kt)
-
-
-def evaluate(setup: Setup, k: np.ndarray) -> tuple[float, ...]:
-    """Metrics at conductances ``k``: ``(train_loss, test_loss, accuracy, Q, power)``."""
-    from circuitlearn.solver.equilibrium import EquilibriumSolver
-
-    data = setup.dataset
-    solver = EquilibriumSolver(setup.problem, k)
-    out_train = solver.outputs(solver.free(data.x_train))
-    out_test = solver.outputs(solver.free(data.x_test))
-    acc = accuracy(out_test, data.labels_test) if data.is_classification else math.nan
-    power = float(np.mean(solver.power(data.x_train)))
-    return (_loss(out_train, data.y_train), _loss(out_test, data.y_test), acc,
-            invariant_q(k, setup.mask), power)
-
-
-def _loss(outputs: np.ndarray, targets: np.ndarray) -> float:
-    return float(0.5 * np.mean(np.sum((outputs - targets) ** 2, axis=1)))
+from circuitlearn.training.resume import fresh_checkpoint, json_roundtrip, resume_checkpoint
+from circuitlearn.training.setup import Counter, build, make_rate
+from circuitlearn.training.summary import evaluate, summarize
 
 
 @dataclass
@@ -81,7 +47,7 @@ class _Last:
     step: int
     t: float
     k: np.ndarray
-    rng_states: dict[str, Any]
+    modifier_state: list[Any]
     nrows: int
 
 
@@ -103,63 +69,20 @@ class Run:
                  progress: bool | None = None):
         self.exp = experiment
         self.folder = Path(folder)
-        self.cfg = experiment.config["train"]
+        self.cfg = experiment.train
         self.setup = build(experiment)
         self.fingerprint = self.setup.fingerprint()
-        self.total = num_steps(self.cfg["t_end"], self.cfg["dt"])
+        self.total = self.cfg.total_steps
         self.progress_flag = progress
-        self.ckpt = self._resume_state() if resume else self._fresh_state()
+        if resume:
+            self.ckpt = resume_checkpoint(self.folder, self.setup, self.fingerprint)
+            self.setup.rule.load_state(self.ckpt.modifier_state)
+        else:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self.ckpt = fresh_checkpoint(self.setup, self.fingerprint)
         self.rate, self.before_step = make_rate(self.setup)
         self.counter = Counter(self.rate, self.ckpt.nfev)
 
-    # ------------------------------------------------------------------ state
-    def _fresh_state(self) -> Checkpoint:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        k0 = np.array(self.setup.circuit.conductance, dtype=float)
-        return Checkpoint(0, 0.0, k0, [], self.setup.rng_states(), self.exp.config,
-                          fingerprint=self.fingerprint)
-
-    def _resume_state(self) -> Checkpoint:
-        if not (self.folder / CHECKPOINT).is_file():
-            raise ExperimentError(f"{self.folder}: no {CHECKPOINT} to resume from")
-        ckpt = load_checkpoint(self.folder)
-        if comparable(ckpt.config) != comparable(_json_roundtrip(self.exp.config)):
-            raise ExperimentError(f"{self.exp.path}: the experiment differs from the one "
-                                  f"checkpointed in {self.folder}; cannot resume")
-        self._check_fingerprint(ckpt)
-        if len(ckpt.k) != self.setup.circuit.num_resistors:
-            raise ExperimentError(f"{self.folder}: checkpoint has {len(ckpt.k)} "
-                                  "conductances, the network has "
-                                  f"{self.setup.circuit.num_resistors}")
-        self.setup.set_rng_states(ckpt.rng_states)
-        return ckpt
-
-    def _check_fingerprint(self, ckpt: Checkpoint) -> None:
-        """Refuse to resume when the network or the data set differ from the checkpoint's.
-
-        The experiment file can be unchanged while the netlist it names (or a file
-        that one includes) or the CSV data were edited; a checkpoint without a
-        fingerprint (written by an older version) cannot be verified and is refused.
-        """
-        if ckpt.fingerprint is None:
-            raise ExperimentError(
-                f"{self.folder / CHECKPOINT}: the checkpoint has no fingerprint of the "
-                "network and data set (written by an older circuitlearn), so it cannot be "
-                "checked against them; cannot resume: start a fresh run without --resume")
-        network = self.exp.config["network"]
-        data = self.exp.config["task"]["data"]
-        from_file = "netlist" in network
-        changes = (("network", "network", "netlist" if from_file else "generator",
-                    f"the {'network netlist' if from_file else 'generated network'} "
-                    "changed since the checkpoint"),
-                   ("data", "task.data", "path" if data.get("path") else "kind",
-                    "the data set changed since the checkpoint"))
-        for part, table, key, what in changes:
-            if ckpt.fingerprint.get(part) != self.fingerprint[part]:
-                raise ExperimentError(f"{self.exp.path}: [{table}] {key}: {what} in "
-                                      f"{self.folder}; cannot resume")
-
-    # -------------------------------------------------------------------- run
     def run(self, max_steps: int | None = None) -> dict[str, Any]:
         """Integrate to ``t_end`` (or ``max_steps`` steps in all); write every output.
 
@@ -175,7 +98,7 @@ class Run:
         rows = list(self.ckpt.rows)
         if not rows:
             rows.append((0, 0.0, *evaluate(self.setup, self.ckpt.k)))
-        self.last = _Last(self.ckpt.step, self.ckpt.t, self.ckpt.k, self.ckpt.rng_states,
+        self.last = _Last(self.ckpt.step, self.ckpt.t, self.ckpt.k, self.ckpt.modifier_state,
                           len(rows))
         bar = Progress(self.total, start=self.last.step, enabled=self.progress_flag)
         try:
@@ -188,7 +111,7 @@ class Run:
             print(f"interrupted at step {last.step}; checkpoint in {self.folder}; continue "
                   f"with --resume {self.folder}", file=sys.stderr)
             raise
-        except (CircuitLearnError, IntegrationError) as exc:
+        except CircuitLearnError as exc:
             bar.close()
             self._save(self.last, rows, start)
             raise ExperimentError(
@@ -205,103 +128,51 @@ class Run:
         stop = self.total if max_steps is None else min(self.total, max_steps)
         if self.last.step >= stop:
             return
-        integrator = make_integrator(cfg["integrator"], rtol=cfg["rtol"], atol=cfg["atol"])
-        states = iterate(self.counter, self.last.k, t_end=cfg["t_end"], dt=cfg["dt"],
+        integrator = make_integrator(cfg.integrator, rtol=cfg.rtol, atol=cfg.atol)
+        states = iterate(self.counter, self.last.k, t_end=cfg.t_end, dt=cfg.dt,
                          bounds=self.setup.bounds, start_step=self.last.step,
                          before_step=self.before_step, integrator=integrator)
         for n, t, k in states:
-            rng = self.setup.rng_states()
-            if n % cfg["record_every"] == 0 or n == self.total:
+            modifier_state = self.setup.rule.state_dict()
+            if n % cfg.record_every == 0 or n == self.total:
                 rows.append((n, t, *evaluate(self.setup, k)))
             bar.update(n, f"t={t:.4g}s train={rows[-1][2]:.3e} test={rows[-1][3]:.3e}",
                        force=n >= stop)
-            self.last = _Last(n, t, k, rng, len(rows))
-            if n % cfg["checkpoint_every"] == 0 and n < stop:
+            self.last = _Last(n, t, k, modifier_state, len(rows))
+            if n % cfg.checkpoint_every == 0 and n < stop:
                 self._save(self.last, rows, start)
             if n >= stop:
                 break
 
     def _save(self, last: _Last, rows: list, start: float) -> None:
-        ckpt = Checkpoint(last.step, last.t, last.k, rows[:last.nrows], last.rng_states,
-                          _json_roundtrip(self.exp.config),
+        ckpt = Checkpoint(last.step, last.t, last.k, rows[:last.nrows], last.modifier_state,
+                          json_roundtrip(self.exp.to_dict()),
                           self.ckpt.wall_s + time.perf_counter() - start, self.counter.count,
                           self.fingerprint)
         save_checkpoint(self.folder, ckpt)
 
-    # ----------------------------------------------------------------- outputs
     def _finish(self, last: _Last, rows: list, start: float) -> dict[str, Any]:
         from circuitlearn import netlist
+        from circuitlearn.training.plotting import plot_curves
 
         write_curves(self.folder / "curves.csv", rows)
-        trained = self.setup.circuit.with_conductance(last.k)
-        netlist.write_file(trained, self.folder / "trained.cir")
-        summary = self._summary(last, rows, self.ckpt.wall_s + time.perf_counter() - start)
+        netlist.write_file(self.setup.circuit.with_conductance(last.k),
+                           self.folder / "trained.cir")
+        summary = summarize(self.setup, step=last.step, t=last.t, k=last.k, rows=rows,
+                            wall_s=self.ckpt.wall_s + time.perf_counter() - start,
+                            rate_evaluations=self.counter.count, backend=self._backend())
         if np.min(last.k) <= 0:
             print(f"warning: some trained conductances are not positive (min "
                   f"{np.min(last.k):.3g} S): set [train] bounds to keep the network "
                   "passive", file=sys.stderr)
-        _plot(self.folder / "curves.png", rows, self.exp.path.stem)
+        plot_curves(curves_dict(rows), self.folder / "curves.png", title=self.exp.path.stem)
         write_json(self.folder / "summary.json", summary)
         return summary
 
-    def _summary(self, last: _Last, rows: list, wall: float) -> dict[str, Any]:
-        curves = curves_dict(rows)
-        first, final = _metrics(rows[0]), _metrics(rows[-1])
-        q = curves["invariant_q"]
-        drift = (q - q[0]) / q[0] if q[0] != 0 else np.zeros_like(q)
-        return {
-            "status": "completed" if last.step >= self.total else "stopped",
-            "experiment": str(self.exp.path), "version": __version__,
-            "steps": last.step, "total_steps": self.total, "t": last.t,
-            "initial": first, "final": final,
-            "train_loss_reduction": _ratio(first["train_loss"], final["train_loss"]),
-            "test_loss_reduction": _ratio(first["test_loss"], final["test_loss"]),
-            "q_relative_drift": float(drift[-1]),
-            "q_max_abs_relative_drift": float(np.max(np.abs(drift))),
-            "wall_time_s": wall, "rate_evaluations": self.counter.count,
-            "factorization_backend": _backend(self.setup),
-            "trainable_edges": int(self.setup.mask.sum()),
-            "conductance_range": [float(np.min(last.k)), float(np.max(last.k))],
-            "bounds": [_finite_or_none(np.min(self.setup.bounds.lower)),
-                       _finite_or_none(np.max(self.setup.bounds.upper))],
-            "dataset": {k: v for k, v in self.setup.dataset.info.items()
-                        if k != "teacher_conductance"},
-            "config": self.exp.config,
-        }
+    def _backend(self) -> str:
+        from circuitlearn.solver.equilibrium import EquilibriumSolver
 
-
-def _finite_or_none(x: float) -> float | None:
-    """``x`` as a float, or ``None`` for an infinite bound (JSON has no infinity)."""
-    return float(x) if np.isfinite(x) else None
-
-
-def _metrics(row: tuple[float, ...]) -> dict[str, float | None]:
-    names = ("train_loss", "test_loss", "accuracy", "invariant_q", "power")
-    return {n: (None if math.isnan(v) else float(v)) for n, v in zip(names, row[2:], strict=True)}
-
-
-def _ratio(a: float | None, b: float | None) -> float | None:
-    if a is None or b is None or b == 0:
-        return None
-    return a / b
-
-
-def _backend(setup: Setup) -> str:
-    from circuitlearn.solver.equilibrium import EquilibriumSolver
-    from circuitlearn.solver.factor import default_backend
-
-    solver = EquilibriumSolver(setup.problem, setup.circuit.conductance)
-    return str(getattr(solver, "backend", None) or default_backend())
-
-
-def _json_roundtrip(config: dict[str, Any]) -> dict[str, Any]:
-    return json.loads(json.dumps(config))
-
-
-def _plot(path: Path, rows: list, title: str) -> None:
-    from circuitlearn.training.plotting import plot_curves
-
-    plot_curves(curves_dict(rows), path, title=title)
+        return EquilibriumSolver(self.setup.problem, self.setup.circuit.conductance).backend
 
 
 def train(experiment: Experiment | str | Path, folder: str | Path | None = None, *,
@@ -311,10 +182,13 @@ def train(experiment: Experiment | str | Path, folder: str | Path | None = None,
     file) writing into ``folder`` (default: its ``[output] folder``).
 
     Returns the summary dictionary (see ``summary.json``).
+
+    >>> summary = train("netlists/experiments/allostery.toml", getfixture("tmp_path"),
+    ...                 max_steps=5, progress=False)
+    >>> summary["status"], summary["steps"]
+    ('stopped', 5)
     """
     if not isinstance(experiment, Experiment):
-        from circuitlearn.training.experiment import load_experiment
-
         experiment = load_experiment(experiment)
     run = Run(experiment, Path(folder) if folder else experiment.output, resume=resume,
               progress=progress)

@@ -1,35 +1,35 @@
 r"""Build a training run from a validated experiment: network, problem, data, rule.
 
-The learning flow integrated by :mod:`circuitlearn.training` is
+The learning flow integrated by :mod:`circuitlearn.training.run` is
 
-.. math:: \frac{dk}{dt} = m \odot r(k, X, Y),
+.. math:: \frac{dk}{dt} = r(k, X, Y),
 
-with ``r`` the rule chain (``rules.make_rule`` plus the modifiers of ``[rule]``),
-``m`` the 0/1 trainable mask and ``(X, Y)`` the whole training set (full batch) or
-the one example presented at time ``t`` (online mode, switching every ``tau``
-seconds; :class:`~circuitlearn.integrate.ExampleSchedule`).
+with ``r`` the rule chain (:data:`~circuitlearn.learning.rules.RULES` plus the
+modifiers of ``[rule]``; zero on edges that do not train) and ``(X, Y)`` the whole
+training set (full batch) or the one example presented at time ``t`` (online mode,
+switching every ``tau`` seconds; :class:`~circuitlearn.learning.integrate.ExampleSchedule`).
 
-Random modifiers (``noise``, ``desynchronous``) receive a
-:class:`numpy.random.Generator` as their ``seed``; training saves and restores
-the generators' states, which makes resumed runs bit-for-bit identical.
+Random modifiers keep their state in the chain (:attr:`ChainedRule.state`, two
+integers each), which checkpoints store: a resumed run is bit-for-bit identical.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import hashlib
-import inspect
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 
 from circuitlearn import generators
 from circuitlearn.circuit import Circuit
 from circuitlearn.errors import CircuitLearnError, ExperimentError
-from circuitlearn.learning import tasks
-from circuitlearn.learning.integrate import Bounds, ExampleSchedule, Rate, StepHook
+from circuitlearn.learning.data import Dataset
+from circuitlearn.learning.integrate import ExampleSchedule, Rate, StepHook
+from circuitlearn.learning.modifiers import MODIFIERS, Bounds, ChainedRule, chain
+from circuitlearn.learning.rules import RULES
+from circuitlearn.learning.tasks import DATA_KINDS
+from circuitlearn.solver.problem import LearningProblem, make_problem
 from circuitlearn.training.experiment import Experiment
 
 
@@ -42,35 +42,26 @@ class Setup:
     experiment : Experiment
     circuit : Circuit
         The untrained network (initial conductances ``circuit.conductance``, S).
-    problem : equilibrium.LearningProblem
-    dataset : tasks.Dataset
-    rule : callable
-        ``rule(k, x, y) -> dk/dt`` (S/s) with modifiers, before masking.
-    mask : ndarray of bool, shape (E,)
-        Trainable edges.
+    problem : LearningProblem
+        Inputs, outputs and trainable edges (``problem.trainable``).
+    dataset : Dataset
+    rule : ChainedRule
+        ``rule(k, x, y) -> dk/dt`` (S/s) with the modifiers and their state.
     bounds : Bounds
         ``[train] bounds``, or :func:`default_bounds`.
-    rngs : dict of str to numpy.random.Generator
-        Generators handed to random modifiers (state saved in checkpoints).
     """
 
     experiment: Experiment
     circuit: Circuit
-    problem: Any
-    dataset: tasks.Dataset
-    rule: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
-    mask: np.ndarray
+    problem: LearningProblem
+    dataset: Dataset
+    rule: ChainedRule
     bounds: Bounds
-    rngs: dict[str, np.random.Generator] = field(default_factory=dict)
 
-    def rng_states(self) -> dict[str, dict]:
-        """Current states of :attr:`rngs` (JSON-able)."""
-        return {name: g.bit_generator.state for name, g in self.rngs.items()}
-
-    def set_rng_states(self, states: dict[str, dict]) -> None:
-        """Restore states saved by :meth:`rng_states`."""
-        for name, state in states.items():
-            self.rngs[name].bit_generator.state = state
+    @property
+    def mask(self) -> np.ndarray:
+        """Trainable edges (E,), bool."""
+        return self.problem.trainable
 
     def fingerprint(self) -> dict[str, str]:
         """SHA-256 digests of the network and the data set (stored in checkpoints).
@@ -104,37 +95,26 @@ def _fail(exp: Experiment, section: str, key: str, message: str) -> ExperimentEr
 # ------------------------------------------------------------------- network
 def build_network(exp: Experiment) -> tuple[Circuit, list[str], list]:
     """The circuit and its (default) inputs and outputs from ``[network]``."""
-    cfg = exp.config["network"]
-    if "netlist" in cfg:
+    spec = exp.network
+    if spec.netlist is not None:
         from circuitlearn import netlist
 
-        path = exp.resolve(cfg["netlist"])
-        if not path.is_file():
-            raise _fail(exp, "network", "netlist", f"no such file: {path}")
-        return netlist.load(path), [], []
-    rng = np.random.default_rng(cfg["seed"])
-    kwargs = {"conductance": tuple(cfg["conductance"]), "seed": rng}
+        if not spec.netlist.is_file():
+            raise _fail(exp, "network", "netlist", f"no such file: {spec.netlist}")
+        return netlist.load(spec.netlist), [], []
+    params = dict(spec.params)
+    learning = {k: params.pop(k) for k in ("inputs", "outputs", "pairs", "input_voltage")}
+    rng = np.random.default_rng(params["seed"])
     try:
-        net = _generate(cfg, kwargs)
+        net = generators.GENERATORS.entry(spec.generator).build(**{**params, "seed": rng})
         return generators.learning_network(
-            net, n_inputs=cfg["inputs"], n_outputs=cfg["outputs"], pairs=cfg["pairs"],
-            input_voltage=cfg["input_voltage"], seed=rng)
+            net, n_inputs=learning["inputs"], n_outputs=learning["outputs"],
+            pairs=learning["pairs"], input_voltage=learning["input_voltage"], seed=rng)
     except ValueError as exc:
         raise _fail(exp, "network", "generator", str(exc)) from None
 
 
-def _generate(cfg: dict[str, Any], kwargs: dict[str, Any]) -> Circuit:
-    gen = cfg["generator"]
-    if gen == "square":
-        return generators.square_lattice(cfg["rows"], cfg["cols"], **kwargs)
-    if gen == "triangular":
-        return generators.triangular_lattice(cfg["rows"], cfg["cols"], **kwargs)
-    if gen == "random_regular":
-        return generators.random_regular(cfg["nodes"], cfg["degree"], **kwargs)
-    return generators.delaunay_network(cfg["nodes"], cfg["mean_degree"], **kwargs)
-
-
-def trainable_mask(circuit: Circuit, spec: str | list[str]) -> np.ndarray:
+def select_trainable(circuit: Circuit, spec: str | tuple[str, ...]) -> np.ndarray:
     """Mask of resistors matched by ``spec``: ``"all"``, a glob or names/globs.
 
     Matching is case-insensitive (:func:`fnmatch.fnmatchcase` on lower-case
@@ -153,42 +133,39 @@ def trainable_mask(circuit: Circuit, spec: str | list[str]) -> np.ndarray:
     return mask
 
 
-def _outputs(exp: Experiment, circuit: Circuit, outputs: list) -> list:
-    out = []
-    for o in outputs:
-        names = [o] if isinstance(o, str) else list(o)
-        for name in names:
-            try:
-                circuit.node_index(name)
-            except KeyError:
-                raise _fail(exp, "task", "outputs", f"no node named {name!r}") from None
-        out.append(o if isinstance(o, str) else tuple(o))
-    return out
-
-
-def _inputs(exp: Experiment, circuit: Circuit, inputs: list[str]) -> list[str]:
+def _checked_inputs(exp: Experiment, circuit: Circuit, inputs: list[str]) -> list[str]:
     sources = set(circuit.vsource_names) | set(circuit.isource_names)
-    for name in inputs:
-        if name.lower() not in sources:
-            raise _fail(exp, "task", "inputs", f"no source named {name!r} "
-                        f"(sources: {', '.join(sorted(sources)) or 'none'})")
     lower = [n.lower() for n in inputs]
     for i, name in enumerate(lower):
+        if name not in sources:
+            raise _fail(exp, "task", "inputs", f"no source named {inputs[i]!r} "
+                        f"(sources: {', '.join(sorted(sources)) or 'none'})")
         if name in lower[:i]:
             raise _fail(exp, "task", "inputs", f"lists the source {name!r} twice "
                         "(each data column drives its own source)")
     return lower
 
 
-def build_problem(exp: Experiment, circuit: Circuit, inputs: list[str], outputs: list) -> Any:
-    """``equilibrium.make_problem`` with the task's inputs, outputs and mask."""
-    from circuitlearn.solver.equilibrium import make_problem
+def _checked_outputs(exp: Experiment, circuit: Circuit, outputs: list) -> list:
+    for out in outputs:
+        for name in [out] if isinstance(out, str) else out:
+            try:
+                circuit.node_index(name)
+            except KeyError:
+                raise _fail(exp, "task", "outputs", f"no node named {name!r}") from None
+    return [o if isinstance(o, str) else tuple(o) for o in outputs]
 
-    task = exp.config["task"]
-    ins = _inputs(exp, circuit, task["inputs"] if task["inputs"] is not None else inputs)
-    outs = _outputs(exp, circuit, task["outputs"] if task["outputs"] is not None else outputs)
+
+def build_problem(exp: Experiment, circuit: Circuit, inputs: list[str],
+                  outputs: list) -> LearningProblem:
+    """:func:`~circuitlearn.solver.problem.make_problem` with the task's inputs,
+    outputs and trainable edges."""
+    task = exp.task
+    ins = _checked_inputs(exp, circuit, list(task.inputs if task.inputs is not None else inputs))
+    outs = _checked_outputs(exp, circuit, list(task.outputs if task.outputs is not None
+                                               else outputs))
     try:
-        mask = trainable_mask(circuit, exp.config["train"]["trainable"])
+        mask = select_trainable(circuit, exp.train.trainable)
     except ValueError as exc:
         raise _fail(exp, "train", "trainable", str(exc)) from None
     try:
@@ -198,12 +175,11 @@ def build_problem(exp: Experiment, circuit: Circuit, inputs: list[str], outputs:
 
 
 # ---------------------------------------------------------------------- data
-def build_dataset(exp: Experiment, problem: Any) -> tasks.Dataset:
+def build_dataset(exp: Experiment, problem: LearningProblem) -> Dataset:
     """The data set of ``[task.data]``."""
-    cfg = dict(exp.config["task"]["data"])
-    kind = cfg.pop("kind")
+    kind = exp.task.data_kind
     try:
-        data = _dataset(exp, problem, kind, cfg)
+        data = DATA_KINDS.entry(kind).build(problem, **exp.task.data)
     except (ValueError, OSError) as exc:
         raise _fail(exp, "task.data", "kind", f"{kind}: {exc}") from None
     n_in, n_out = len(problem.inputs), len(problem.outputs)
@@ -216,62 +192,12 @@ def build_dataset(exp: Experiment, problem: Any) -> tasks.Dataset:
     return data
 
 
-def _dataset(exp: Experiment, problem: Any, kind: str, cfg: dict[str, Any]) -> tasks.Dataset:
-    if kind == "teacher":
-        return tasks.teacher_regression(
-            problem, n_train=cfg["n_train"], n_test=cfg["n_test"], seed=cfg["seed"],
-            input_range=tuple(cfg["input_range"]), spread=tuple(cfg["teacher_spread"]))
-    if kind == "allostery":
-        return tasks.allostery(problem, targets=cfg["targets"], ratio=cfg["ratio"],
-                               input_values=cfg["input_values"])
-    common = {k: cfg[k] for k in ("test_fraction", "seed", "signed", "target_low",
-                                  "target_high")}
-    common["input_range"] = tuple(cfg["input_range"])
-    if kind == "iris":
-        path = exp.resolve(cfg["path"]) if cfg["path"] else None
-        return tasks.iris(path=path, **common)
-    return tasks.csv_dataset(exp.resolve(cfg["path"]), input_columns=cfg["input_columns"],
-                             target_columns=cfg["target_columns"],
-                             label_column=cfg["label_column"], **common)
-
-
 # ---------------------------------------------------------------------- rule
-def build_rule(exp: Experiment, problem: Any) -> tuple[Callable, dict[str, np.random.Generator]]:
-    """Rule chain of ``[rule]`` and the generators given to its random modifiers."""
-    from circuitlearn.learning import rules
-
-    cfg = exp.config["rule"]
-    params = {k: v for k, v in cfg.items() if k not in ("name", "modifiers")}
-    try:
-        rule = rules.make_rule(problem, cfg["name"], **params)
-    except (TypeError, ValueError, CircuitLearnError) as exc:
-        raise _fail(exp, "rule", "name", f"{cfg['name']}: {exc}") from None
-    seed = exp.config["train"]["seed"]
-    mods, rngs = [], {}
-    for i, (name, kwargs) in enumerate(cfg["modifiers"].items()):
-        func = getattr(rules, name)
-        kwargs = dict(kwargs)
-        if "seed" in inspect.signature(func).parameters:
-            rngs[name] = np.random.default_rng([seed, i])
-            kwargs["seed"] = rngs[name]
-        try:
-            mods.append(func(**kwargs))
-        except (TypeError, ValueError, CircuitLearnError) as exc:
-            raise _fail(exp, f"rule.{name}", next(iter(kwargs), name), str(exc)) from None
-    return (rules.chain(rule, *mods) if mods else rule), rngs
-
-
-def build(exp: Experiment) -> Setup:
-    """Build every part of the run described by ``exp``."""
-    circuit, inputs, outputs = build_network(exp)
-    problem = build_problem(exp, circuit, inputs, outputs)
-    dataset = build_dataset(exp, problem)
-    rule, rngs = build_rule(exp, problem)
-    mask = np.asarray(problem.trainable, bool)
-    b = exp.config["train"]["bounds"]
-    bounds = (default_bounds(circuit.conductance, mask) if b is None
-              else Bounds(b[0], np.inf if b[1] is None else b[1]))
-    return Setup(exp, circuit, problem, dataset, rule, mask, bounds, rngs)
+def build_rule(exp: Experiment, problem: LearningProblem) -> ChainedRule:
+    """The rule chain of ``[rule]``; random modifiers keyed by ``[train] seed``."""
+    rule = RULES.entry(exp.rule.name).build(problem, **exp.rule.params)
+    mods = [MODIFIERS.entry(name).build(**params) for name, params in exp.rule.modifiers]
+    return chain(rule, *mods, seed=exp.train.seed)
 
 
 DEFAULT_FLOOR = 1e-3
@@ -282,6 +208,17 @@ def default_bounds(k0: np.ndarray, mask: np.ndarray) -> Bounds:
     conductance positive, so the network stays a passive, solvable resistor network."""
     trained = np.abs(k0[mask]) if mask.any() else np.abs(k0)
     return Bounds(DEFAULT_FLOOR * float(np.min(trained)), np.inf)
+
+
+def build(exp: Experiment) -> Setup:
+    """Build every part of the run described by ``exp``."""
+    circuit, inputs, outputs = build_network(exp)
+    problem = build_problem(exp, circuit, inputs, outputs)
+    dataset = build_dataset(exp, problem)
+    b = exp.train.bounds
+    bounds = (default_bounds(circuit.conductance, problem.trainable) if b is None
+              else Bounds(b[0], np.inf if b[1] is None else b[1]))
+    return Setup(exp, circuit, problem, dataset, build_rule(exp, problem), bounds)
 
 
 # ---------------------------------------------------------------------- rate
@@ -298,18 +235,13 @@ class Counter:
 
 
 def make_rate(setup: Setup) -> tuple[Rate, StepHook | None]:
-    """The masked flow ``rate(t, k)`` and, in online mode, its ``before_step`` hook
-    (the example presented during step ``[t, t + h]`` is the one at ``t + h/2``)."""
-    data, mask, rule = setup.dataset, setup.mask, setup.rule
-    train = setup.experiment.config["train"]
-
-    def masked(dk: np.ndarray) -> np.ndarray:
-        return np.where(mask, dk, 0.0)
-
-    if train["mode"] == "full-batch":
+    """The flow ``rate(t, k)`` and, in online mode, its ``before_step`` hook (the
+    example presented during step ``[t, t + h]`` is the one at ``t + h/2``)."""
+    data, rule, train = setup.dataset, setup.rule, setup.experiment.train
+    if train.mode == "full-batch":
         x, y = data.x_train, data.y_train
-        return (lambda t, k: masked(rule(k, x, y))), None
-    schedule = ExampleSchedule(len(data.x_train), train["tau"], train["seed"])
+        return (lambda t, k: rule(k, x, y)), None
+    schedule = ExampleSchedule(len(data.x_train), train.tau, train.seed)
     current = [0]
 
     def before_step(n: int, t: float, h: float) -> None:
@@ -317,6 +249,6 @@ def make_rate(setup: Setup) -> tuple[Rate, StepHook | None]:
 
     def online(t: float, k: np.ndarray) -> np.ndarray:
         i = current[0]
-        return masked(rule(k, data.x_train[i:i + 1], data.y_train[i:i + 1]))
+        return rule(k, data.x_train[i:i + 1], data.y_train[i:i + 1])
 
     return online, before_step

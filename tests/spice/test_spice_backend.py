@@ -9,12 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from circuitlearn.errors import CircuitLearnError
+from circuitlearn.errors import CircuitLearnError, SpiceFailed, SpiceUnavailable
 from circuitlearn.spice import (
     INSTALL_HINT,
-    SpiceFailed,
     SpiceResult,
-    SpiceUnavailable,
     available_backends,
     run_op,
     run_op_batch,
@@ -22,7 +20,7 @@ from circuitlearn.spice import (
 from circuitlearn.spice import batch as batch_backend
 from circuitlearn.spice import shared as shared_backend
 
-CONFORMANCE = Path(__file__).resolve().parents[2] / "shared" / "conformance"
+CONFORMANCE = Path(__file__).resolve().parents[3] / "shared" / "conformance"
 CASES = sorted(p.name for p in CONFORMANCE.glob("*/expected.json") for p in [p.parent])
 BACKEND_NAMES = ["pyspice", "batch"]
 

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 from circuitlearn import generators
+from circuitlearn.analysis.conservation import invariant_q
 from circuitlearn.learning import tasks
 from circuitlearn.learning.integrate import (
     MAX_STEPS,
     RK4,
     Adaptive,
-    Bounds,
     Euler,
     ExampleSchedule,
     integrate,
@@ -19,7 +19,8 @@ from circuitlearn.learning.integrate import (
     make_integrator,
     num_steps,
 )
-from circuitlearn.learning.rules import chain, invariant_q, make_rule, quantize
+from circuitlearn.learning.modifiers import Bounds, chain, quantize
+from circuitlearn.learning.rules import make_rule
 from circuitlearn.solver.equilibrium import make_problem
 
 NEVER = 10**9  # record_every that records only the first and last states
@@ -35,7 +36,7 @@ def flow():
     net = generators.delaunay_network(12, 3.5, seed=3)
     net, inputs, outputs = generators.learning_network(net, n_inputs=2, n_outputs=2, seed=4)
     problem = make_problem(net, inputs, outputs)
-    data = tasks.teacher_regression(problem, n_train=8, n_test=8, seed=5)
+    data = tasks.make_dataset(problem, "teacher", n_train=8, n_test=8, seed=5)
     return problem, data
 
 
@@ -111,7 +112,7 @@ def test_bounds_restrict_and_project():
     b = Bounds(0.5, 2.0)
     k = np.array([0.5, 0.5, 1.0, 2.0, 2.0])
     rate = np.array([-1.0, 1.0, -1.0, 1.0, -1.0])
-    assert np.array_equal(b.restrict(k, rate), [0.0, 1.0, -1.0, 0.0, -1.0])
+    assert np.array_equal(b.restrict(rate, k), [0.0, 1.0, -1.0, 0.0, -1.0])
     assert np.array_equal(b.project(np.array([0.1, 1.0, 3.0])), [0.5, 1.0, 2.0])
     with pytest.raises(ValueError):
         Bounds(2.0, 1.0)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from circuitlearn.netlist import parse
-from circuitlearn.solver.dc import solve
+from circuitlearn.solver.dc import _solve_mna, solve
 
 
 def op_of(text: str):
@@ -19,7 +19,7 @@ def test_divider_with_load_current():
     assert op.voltage("mid") == pytest.approx(7.5 - 1e-3 * 750, rel=1e-13)
     # source delivers (10 - 6.75) / 1k, SPICE sign is negative
     assert op.source_currents[0] == pytest.approx(-(10 - 6.75) / 1e3, rel=1e-13)
-    assert op.method == "dirichlet"
+    assert op.method == "reduced"
 
 
 @pytest.mark.parametrize(("r1", "r2", "r3", "r4", "rg"), [
@@ -53,18 +53,19 @@ def test_r2r_ladder_halves_voltage_per_stage(stages):
         assert op.voltage(f"n{i}") == pytest.approx(8 / 2**i, rel=1e-12)
 
 
-def test_floating_source_uses_modified_nodal_analysis():
-    op = op_of("float\nV1 a b 5\nR1 a 0 1k\nR2 b 0 4k\n")
+@pytest.mark.parametrize("path", [solve, _solve_mna], ids=["reduced", "mna"])
+def test_floating_source_closed_form(path):
+    op = path(parse("float\nV1 a b 5\nR1 a 0 1k\nR2 b 0 4k\n"))
     # series loop: I = 5 / 5k flows a -> R1 -> 0 -> R2 -> b -> source -> a
-    assert op.method == "mna"
+    assert op.method == ("reduced" if path is solve else "mna")
     assert op.voltage("a") == pytest.approx(1.0, rel=1e-13)
     assert op.voltage("b") == pytest.approx(-4.0, rel=1e-13)
     assert op.source_currents[0] == pytest.approx(-1e-3, rel=1e-13)
 
 
-def test_series_sources_to_ground_are_dirichlet_nodes():
+def test_series_sources_to_ground_are_on_the_fast_path():
     op = op_of("series\nV1 a 0 2\nV2 b a 3\nR1 b 0 10\nR2 a 0 4\n")
-    assert op.method == "dirichlet"
+    assert op.method == "reduced"
     assert op.voltage("b") == pytest.approx(5.0)
     # KCL: V2 carries R1's current (0.5 A) from b side; V1 carries both.
     assert op.source_currents[1] == pytest.approx(-0.5, rel=1e-13)

@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from circuitlearn.errors import RawFileError
 from circuitlearn.spice import INSTALL_HINT
-from circuitlearn.spice.rawfile import RawFileError, parse_rawfile, read_rawfile
+from circuitlearn.spice.rawfile import parse_rawfile, read_rawfile
 
 HAND_ASCII = """\
 Title: hand written

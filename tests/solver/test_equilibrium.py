@@ -6,16 +6,14 @@ import numpy as np
 import pytest
 
 from circuitlearn.circuit import Circuit
-from circuitlearn.errors import CircuitLearnError
+from circuitlearn.errors import CircuitLearnError, ProblemError
+from circuitlearn.learning.metrics import accuracy, predict
 from circuitlearn.solver.dc import solve
 from circuitlearn.solver.equilibrium import (
     EquilibriumSolver,
     LearningProblem,
-    ProblemError,
-    accuracy,
     make_problem,
     output_conductance,
-    predict,
 )
 from circuitlearn.solver.examples import (
     SOURCE_CASES,
@@ -247,6 +245,6 @@ def test_predict_and_accuracy():
     problem, k, x, _ = random_problem(6, num_outputs=3, batch=20)
     out = predict(problem, k, x)
     labels = np.argmax(out, axis=1)
-    assert accuracy(problem, k, x, labels) == 1.0
-    assert accuracy(problem, k, x, np.eye(3)[labels]) == 1.0
-    assert accuracy(problem, k, x, (labels + 1) % 3) == 0.0
+    assert accuracy(out, labels) == 1.0
+    assert accuracy(out, np.eye(3)[labels]) == 1.0
+    assert accuracy(out, (labels + 1) % 3) == 0.0

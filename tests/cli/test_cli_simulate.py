@@ -11,7 +11,7 @@ import pytest
 
 from circuitlearn.cli import main
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_simulate_json_schema(capsys):

@@ -9,9 +9,9 @@ import pytest
 
 from circuitlearn.errors import ExperimentError
 from circuitlearn.training.experiment import comparable, load_experiment
-from circuitlearn.training.setup import build, make_rate, trainable_mask
+from circuitlearn.training.setup import build, make_rate, select_trainable
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "netlists" / "experiments"
+EXAMPLES = Path(__file__).resolve().parents[2] / "netlists" / "experiments"
 
 GENERATED = """
 [network]
@@ -64,13 +64,16 @@ def test_bundled_examples_load_and_build(name):
 
 def test_defaults_are_resolved(tmp_path):
     exp = load_experiment(_write(tmp_path, GENERATED))
-    train = exp.config["train"]
-    assert train["integrator"] == "euler" and train["mode"] == "full-batch"
-    assert train["record_every"] == 1 and train["checkpoint_every"] == 10
-    assert train["trainable"] == "all" and train["bounds"] is None
-    assert exp.config["output"]["folder"] == "runs/exp"
-    assert exp.config["network"]["conductance"] == [0.5, 1.5]
-    assert "output" not in comparable(exp.config)
+    train = exp.train
+    assert train.integrator == "euler" and train.mode == "full-batch"
+    assert train.record_every == 1 and train.checkpoint_every == 10
+    assert train.trainable == "all" and train.bounds is None
+    assert str(exp.output) == "runs/exp"
+    assert exp.network.params["conductance"] == [0.5, 1.5]
+    config = exp.to_dict()
+    assert config["rule"] == {"name": "cl", "eta": 0.2, "alpha": 1.0, "path": "moments",
+                              "modifiers": {}}  # every default used, stated
+    assert "output" not in comparable(config)
 
 
 def test_generated_network_defaults_inputs_and_outputs(tmp_path):
@@ -127,7 +130,7 @@ def test_online_mode_needs_tau(tmp_path):
 def test_modifier_parameters_checked(tmp_path):
     ok = GENERATED + "\n[rule.noise]\nsigma = 0.1\nkind = \"additive\"\n"
     setup = build(load_experiment(_write(tmp_path, ok)))
-    assert set(setup.rngs) == {"noise"}
+    assert setup.rule.state_dict() == [{"key": [0, 0], "count": 0}]
     bad = GENERATED + "\n[rule.quantize]\nlevels = 5\nwidth = 2.0\n"
     assert "[rule.quantize] width" in _error(tmp_path, bad)
     assert "[rule.quantize] levels: missing" in _error(
@@ -163,14 +166,14 @@ def test_trainable_globs(tmp_path):
     assert "[train] trainable" in _error(tmp_path, text.replace('"r1"', '"q*"'))
 
 
-def test_trainable_mask_helper():
+def test_select_trainable_helper():
     from circuitlearn.generators import square_lattice
 
     c = square_lattice(2, 3, seed=0)
-    assert trainable_mask(c, "all").all()
-    assert trainable_mask(c, "R[12]").tolist() == [True, True] + [False] * 5
+    assert select_trainable(c, "all").all()
+    assert select_trainable(c, "R[12]").tolist() == [True, True] + [False] * 5
     with pytest.raises(ValueError):
-        trainable_mask(c, ["r99"])
+        select_trainable(c, ["r99"])
 
 
 def test_iris_input_count_mismatch(tmp_path):
@@ -213,7 +216,7 @@ def test_rule_parameter_ranges(tmp_path, old, new, key):
 
 def test_eta_one_is_allowed(tmp_path):
     exp = load_experiment(_write(tmp_path, GENERATED.replace("eta = 0.2", "eta = 1.0")))
-    assert exp.config["rule"]["eta"] == 1.0
+    assert exp.rule.params["eta"] == 1.0
 
 
 @pytest.mark.parametrize("table,key", [
@@ -256,9 +259,10 @@ def test_bad_bounds(tmp_path, bounds, words):
 def test_bounds_zero_floor_and_open_top(tmp_path):
     text = GENERATED.replace("dt = 0.1", "dt = 0.1\nbounds = [0.0, inf]")
     exp = load_experiment(_write(tmp_path, text))
-    assert exp.config["train"]["bounds"] == [0.0, None]  # JSON-able, no Infinity
+    assert exp.to_dict()["train"]["bounds"] == [0.0, None]  # JSON-able, no Infinity
     setup = build(exp)
-    assert setup.bounds.lower == 0.0 and setup.bounds.upper == np.inf
+    assert setup.bounds.k_min == 0.0 and setup.bounds.k_max == np.inf
     default = build(load_experiment(_write(tmp_path, GENERATED, "default.toml")))
     k0 = default.circuit.conductance
-    assert default.bounds.lower == pytest.approx(1e-3 * k0.min()) and default.bounds.upper == np.inf
+    assert default.bounds.k_min == pytest.approx(1e-3 * k0.min())
+    assert default.bounds.k_max == np.inf

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from circuitlearn.errors import SingularMatrixError
 from circuitlearn.solver import factor
 from circuitlearn.solver.equilibrium import EquilibriumSolver
 from circuitlearn.solver.examples import SourceSpec, random_problem
 from circuitlearn.solver.factor import (
     Factorization,
-    SingularMatrixError,
     SymbolicFactor,
     available_backends,
     default_backend,

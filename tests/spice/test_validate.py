@@ -17,7 +17,7 @@ from circuitlearn.spice.states import augmented_circuit
 from circuitlearn.training.experiment import load_experiment
 from circuitlearn.training.setup import build
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 NETLISTS = sorted((REPO / "netlists").glob("*.cir"))
 EXPERIMENTS = sorted((REPO / "netlists" / "experiments").glob("*.toml"))
 BACKENDS = available_backends()
