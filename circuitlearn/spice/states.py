@@ -18,6 +18,7 @@ solved by ngspice for every sampled example in one session (``alter`` + ``op``).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -104,14 +105,32 @@ def state_checks(problem: LearningProblem, k: np.ndarray, x: np.ndarray, y: np.n
     return checks
 
 
-def validate_experiment(path: str | Path, *, backend: str = "auto", rtol: float = 1e-9,
-                        run: str | Path | None = None, samples: int = 4, seed: int = 0,
-                        method: str = "op") -> ValidationReport:
-    """Check the free, clamped and nudged states of ``samples`` training examples of
-    the experiment at ``path``, at the initial conductances and, when the run folder
-    (``run``, default the experiment's output folder) holds a checkpoint, at the
-    checkpoint's conductances. Clamping uses the rule's ``eta`` (default 0.5); nudging
-    the rule's ``beta`` and sign (EP), else ``beta = 0.1 * mean(k)``, both signs."""
+@dataclass(frozen=True)
+class ExperimentSample:
+    """Sampled training examples of an experiment and the conductances to check.
+
+    Attributes
+    ----------
+    setup : Setup
+        The built experiment (:func:`circuitlearn.training.setup.build`).
+    x, y : ndarray
+        The sampled training examples (B, n_in) and targets (B, n_out).
+    states : list of (str, ndarray)
+        ``(label, k)``: the initial conductances and, if there is one, the run's
+        checkpoint (S).
+    """
+
+    setup: Any
+    x: np.ndarray
+    y: np.ndarray
+    states: list[tuple[str, np.ndarray]]
+
+
+def sample_experiment(path: str | Path, *, run: str | Path | None = None, samples: int = 4,
+                      seed: int = 0) -> ExperimentSample:
+    """``samples`` training examples of the experiment at ``path`` (drawn with ``seed``),
+    with its initial conductances and, when the run folder (``run``, default the
+    experiment's output folder) holds a checkpoint, the checkpoint's conductances."""
     from circuitlearn.training.experiment import load_experiment
     from circuitlearn.training.io import CHECKPOINT, load_checkpoint
     from circuitlearn.training.setup import build
@@ -122,7 +141,6 @@ def validate_experiment(path: str | Path, *, backend: str = "auto", rtol: float 
     data = setup.dataset
     pick = np.sort(np.random.default_rng(seed).choice(
         len(data.x_train), size=min(samples, len(data.x_train)), replace=False))
-    x, y = data.x_train[pick], data.y_train[pick]
     states = [("initial conductances", setup.circuit.conductance)]
     folder = Path(run) if run is not None else setup.experiment.output
     if run is not None and not (folder / CHECKPOINT).is_file():
@@ -131,6 +149,19 @@ def validate_experiment(path: str | Path, *, backend: str = "auto", rtol: float 
     if (folder / CHECKPOINT).is_file():
         ckpt = load_checkpoint(folder)
         states.append((f"checkpoint step {ckpt.step} (t = {ckpt.t:g} s)", ckpt.k))
+    return ExperimentSample(setup, data.x_train[pick], data.y_train[pick], states)
+
+
+def validate_experiment(path: str | Path, *, backend: str = "auto", rtol: float = 1e-9,
+                        run: str | Path | None = None, samples: int = 4, seed: int = 0,
+                        method: str = "op") -> ValidationReport:
+    """Check the free, clamped and nudged states of ``samples`` training examples of
+    the experiment at ``path``, at the initial conductances and, when the run folder
+    (``run``, default the experiment's output folder) holds a checkpoint, at the
+    checkpoint's conductances. Clamping uses the rule's ``eta`` (default 0.5); nudging
+    the rule's ``beta`` and sign (EP), else ``beta = 0.1 * mean(k)``, both signs."""
+    sample = sample_experiment(path, run=run, samples=samples, seed=seed)
+    setup, x, y, states = sample.setup, sample.x, sample.y, sample.states
     rule = setup.experiment.rule.params
     report = ValidationReport(str(path), rtol)
     for label, k in states:
