@@ -126,21 +126,23 @@ class ExperimentSample:
     states: list[tuple[str, np.ndarray]]
 
 
-def sample_experiment(path: str | Path, *, run: str | Path | None = None, samples: int = 4,
-                      seed: int = 0) -> ExperimentSample:
-    """``samples`` training examples of the experiment at ``path`` (drawn with ``seed``),
-    with its initial conductances and, when the run folder (``run``, default the
-    experiment's output folder) holds a checkpoint, the checkpoint's conductances."""
+def sample_experiment(path: str | Path, *, run: str | Path | None = None,
+                      samples: int | None = 4, seed: int = 0) -> ExperimentSample:
+    """``samples`` training examples of the experiment at ``path`` (drawn with ``seed``;
+    None: the whole training set, in order), with its initial conductances and, when
+    the run folder (``run``, default the experiment's output folder) holds a
+    checkpoint, the checkpoint's conductances."""
     from circuitlearn.training.experiment import load_experiment
     from circuitlearn.training.io import CHECKPOINT, load_checkpoint
     from circuitlearn.training.setup import build
 
-    if samples < 1:
+    if samples is not None and samples < 1:
         raise CircuitLearnError(f"--samples must be at least 1, got {samples}")
     setup = build(load_experiment(path))
     data = setup.dataset
-    pick = np.sort(np.random.default_rng(seed).choice(
-        len(data.x_train), size=min(samples, len(data.x_train)), replace=False))
+    size = len(data.x_train)
+    pick = np.arange(size) if samples is None else np.sort(np.random.default_rng(seed).choice(
+        size, size=min(samples, size), replace=False))
     states = [("initial conductances", setup.circuit.conductance)]
     folder = Path(run) if run is not None else setup.experiment.output
     if run is not None and not (folder / CHECKPOINT).is_file():
