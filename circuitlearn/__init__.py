@@ -37,6 +37,7 @@ _API = {
     "EquilibriumSolver": "circuitlearn.solver.equilibrium",
     "LearningProblem": "circuitlearn.solver.problem",
     "make_problem": "circuitlearn.solver.problem",
+    "adjoint_network": "circuitlearn.solver.adjoint",
     "make_rule": "circuitlearn.learning.rules",
     "chain": "circuitlearn.learning.modifiers",
     "make_dataset": "circuitlearn.learning.tasks",

@@ -22,6 +22,18 @@ cosine between the two vectors. The errors ``e_b`` and the nudge currents are ta
 from ngspice's own free state, so nothing of circuitlearn enters ngspice's side
 except the conductances and the examples. Each network is one netlist written by
 :func:`circuitlearn.netlist.write`, solved for every example in one session.
+
+Conditioning. The errors ``e = C V_F - y`` cancel: two solvers whose potentials agree
+to ``d`` (relative) give errors, hence gradients, that agree only to about
+``d |C V_F| / |e|``. Near a perfect fit (the bundled allostery run ends at
+``L ~ 1e-23 V^2``, ``|C V_F| / |e| ~ 1e10``) no pair of double-precision solvers
+agrees on the gradient to 1e-9. Each check therefore also reports this
+amplification and the error against circuitlearn's adjoint gradient *for ngspice's
+own output errors* (free drops and adjoint solve alone, well conditioned), and
+passes when that error, and the raw error divided by ``max(1, |C V_F| / |e|)``, are
+within ``rtol``. The EP contrast of two nudged states cancels in the same way, by
+``|V_F| / |beta dlambda|`` (current nudging is exact at any ``beta``, so a larger
+``--beta`` conditions it better).
 """
 
 from __future__ import annotations
@@ -35,7 +47,11 @@ from circuitlearn.errors import SpiceFailed
 from circuitlearn.learning.rules import make_rule
 from circuitlearn.netlist import write
 from circuitlearn.solver.adjoint import NUDGE_PREFIX, port_current_circuit
-from circuitlearn.solver.equilibrium import LearningProblem, adjoint_gradient
+from circuitlearn.solver.equilibrium import (
+    EquilibriumSolver,
+    LearningProblem,
+    adjoint_gradient,
+)
 from circuitlearn.spice import SpiceResult, run_op_batch
 from circuitlearn.spice.states import sample_experiment
 from circuitlearn.spice.validation import Check, ValidationReport, compare, node_dict
@@ -49,57 +65,104 @@ class GradientCheck:
     ----------
     label : str
     max_relative_error : float
-        ``max_e |g_spice - g|_e / max_e |g_e|``.
+        ``max_e |g_spice - g|_e / max_e |g_e|``, ``g`` circuitlearn's adjoint gradient.
     cosine : float
         ``g_spice . g / (|g_spice| |g|)``.
     worst_edge : str
         The resistor with the largest difference.
+    same_errors : float
+        The max relative error against circuitlearn's adjoint gradient for ngspice's
+        own output errors ``e_b`` (free drops and adjoint solve compared alone).
+    amplification : float
+        ``max_b |C V_F,b| / |e_b|``: the errors ``e = C V_F - y`` lose this factor of
+        relative precision to cancellation, so two exact solvers that agree on the
+        potentials to ``d`` agree on the gradient only to about ``d`` times it.
+    nudge_amplification : float or None
+        For EP, ``max_b |V_F,b|_inf / (beta |B lambda_b|_inf)``: the contrast
+        ``dV_{-beta}^2 - dV_{+beta}^2`` of two states that close cancels likewise
+        (None for the adjoint network).
     """
 
     label: str
     max_relative_error: float
     cosine: float
     worst_edge: str
+    same_errors: float = 0.0
+    amplification: float = 1.0
+    nudge_amplification: float | None = None
+
+    @property
+    def normalized_error(self) -> float:
+        """What must be within ``rtol``: :attr:`same_errors` divided by
+        ``max(1, nudge_amplification)``, the raw error and ``1 - cosine`` divided by
+        ``max(1, amplification + nudge_amplification)``."""
+        cos_gap = abs(1.0 - self.cosine) if np.isfinite(self.cosine) else np.inf
+        nudge = self.nudge_amplification or 0.0
+        return max(self.same_errors / max(1.0, nudge),
+                   max(self.max_relative_error, cos_gap) / max(1.0, self.amplification + nudge))
 
     def to_dict(self) -> dict:
         return {"label": self.label, "max_relative_error": self.max_relative_error,
-                "cosine": self.cosine, "worst_edge": self.worst_edge}
+                "cosine": self.cosine, "worst_edge": self.worst_edge,
+                "max_relative_error_same_errors": self.same_errors,
+                "error_amplification": self.amplification,
+                "nudge_amplification": self.nudge_amplification,
+                "normalized_error": self.normalized_error}
+
+
+def _relative(spice: np.ndarray, ours: np.ndarray) -> tuple[float, int]:
+    diff = np.abs(spice - ours)
+    scale = float(np.max(np.abs(ours)))
+    return (float(np.max(diff)) / scale if scale > 0 else np.inf), int(np.argmax(diff))
 
 
 def compare_gradients(label: str, names: tuple[str, ...], spice: np.ndarray,
-                      ours: np.ndarray) -> GradientCheck:
-    """:class:`GradientCheck` of ``spice`` against ``ours`` (E,) for resistors ``names``."""
-    diff = np.abs(spice - ours)
-    scale = float(np.max(np.abs(ours)))
+                      ours: np.ndarray, same_errors: np.ndarray | None = None,
+                      amplification: float = 1.0, nudge_amplification: float | None = None
+                      ) -> GradientCheck:
+    """:class:`GradientCheck` of ``spice`` against ``ours`` (E,) for resistors ``names``;
+    ``same_errors``: circuitlearn's gradient for ngspice's output errors."""
+    error, worst = _relative(spice, ours)
     norms = float(np.linalg.norm(spice) * np.linalg.norm(ours))
-    return GradientCheck(label, float(np.max(diff)) / scale if scale > 0 else np.inf,
-                         float(spice @ ours) / norms if norms > 0 else np.nan,
-                         names[int(np.argmax(diff))])
+    return GradientCheck(label, error, float(spice @ ours) / norms if norms > 0 else np.nan,
+                         names[worst],
+                         0.0 if same_errors is None else _relative(spice, same_errors)[0],
+                         amplification, nudge_amplification)
 
 
 @dataclass
 class GradientReport(ValidationReport):
     """A :class:`ValidationReport` of the networks' node voltages plus the gradients
-    assembled from them; it passes when every difference is within ``rtol``."""
+    assembled from them; it passes when the potentials agree within ``rtol`` and
+    every gradient's :attr:`GradientCheck.normalized_error` is within ``rtol``."""
 
     gradients: list[GradientCheck] = field(default_factory=list)
 
     @property
     def max_error(self) -> float:
-        worst = [g.max_relative_error for g in self.gradients]
-        worst += [abs(1.0 - g.cosine) if np.isfinite(g.cosine) else np.inf
-                  for g in self.gradients]
-        return max([super().max_error, *worst])
+        return max([super().max_error, *(g.normalized_error for g in self.gradients)])
 
     def format(self, *, limit: int = 20) -> str:
         lines = super().format(limit=limit).split("\n")
-        rows = [f"   {g.label}: max relative error {g.max_relative_error:.3g}, cosine "
-                f"{g.cosine:.15f} (worst edge {g.worst_edge})" for g in self.gradients]
+        rows = []
+        for g in self.gradients:
+            rows.append(f"   {g.label}: max relative error {g.max_relative_error:.3g}, "
+                        f"cosine {g.cosine:.15f} (worst edge {g.worst_edge})")
+            nudge = ("" if g.nudge_amplification is None else
+                     f", |V_F|/|beta dlambda| = {g.nudge_amplification:.3g}")
+            rows.append(f"     with ngspice's output errors on both sides: "
+                        f"{g.same_errors:.3g}; cancellation |C V_F|/|e| = "
+                        f"{g.amplification:.3g}{nudge}")
         return "\n".join([*lines[:-1], "gradients (ngspice vs circuitlearn, per edge, "
                           "relative to max |dL/dk|):", *rows, lines[-1]])
 
     def to_dict(self) -> dict:
         return {**super().to_dict(), "gradients": [g.to_dict() for g in self.gradients]}
+
+
+def _max_ratio(a: np.ndarray, b: np.ndarray) -> float:
+    """``max(a / b)`` elementwise, ``inf`` where ``b == 0``."""
+    return float(np.max(np.divide(a, b, out=np.full_like(b, np.inf), where=b > 0)))
 
 
 def _potentials(nodes: tuple[str, ...], results: list[SpiceResult]) -> np.ndarray:
@@ -110,12 +173,16 @@ def _potentials(nodes: tuple[str, ...], results: list[SpiceResult]) -> np.ndarra
         raise SpiceFailed(f"ngspice returned no voltage for node {exc.args[0]!r}") from None
 
 
+def _drops(problem: LearningProblem, v: np.ndarray) -> np.ndarray:
+    """Edge drops (B, E), V, of potentials (B, N)."""
+    edges = problem.circuit.resistor_edges
+    return v[:, edges[:, 0]] - v[:, edges[:, 1]]
+
+
 def _mean_drop_product(problem: LearningProblem, v_a: np.ndarray, v_b: np.ndarray
                        ) -> np.ndarray:
     """``mean_b dV_a dV_b`` per edge (V^2) of two batches of potentials (B, N)."""
-    edges = problem.circuit.resistor_edges
-    da, db = (v[:, edges[:, 0]] - v[:, edges[:, 1]] for v in (v_a, v_b))
-    return np.mean(da * db, axis=0)
+    return np.mean(_drops(problem, v_a) * _drops(problem, v_b), axis=0)
 
 
 def gradient_checks(problem: LearningProblem, k: np.ndarray, x: np.ndarray, y: np.ndarray,
@@ -150,14 +217,19 @@ def gradient_checks(problem: LearningProblem, k: np.ndarray, x: np.ndarray, y: n
     v_pm = [solve(f"current-nudged network beta={s * beta:+g}", nudged, -s * beta * e,
                   v_free_ours - s * beta * lam_ours, added) for s in (1.0, -1.0)]
     g = adjoint_gradient(problem, k, x, y)
+    same = -_mean_drop_product(problem, v_free_ours,
+                               EquilibriumSolver(problem, k).adjoint(e))
+    gain = _max_ratio(np.linalg.norm(e + y, axis=1), np.linalg.norm(e, axis=1))
+    nudge_gain = _max_ratio(np.abs(v_free).max(axis=1),
+                            beta * np.abs(_drops(problem, lam)).max(axis=1))
     names = problem.circuit.resistor_names
     ep = (_mean_drop_product(problem, v_pm[0], v_pm[0])
           - _mean_drop_product(problem, v_pm[1], v_pm[1]))
     return checks, [
         compare_gradients(f"{label}: -mean dV_F dlambda (free x adjoint network)", names,
-                          -_mean_drop_product(problem, v_free, lam), g),
+                          -_mean_drop_product(problem, v_free, lam), g, same, gain),
         compare_gradients(f"{label}: centered EP, current nudge beta={beta:g} S", names,
-                          ep / (4 * beta), g)]
+                          ep / (4 * beta), g, same, gain, nudge_gain)]
 
 
 def validate_gradient(path: str | Path, *, backend: str = "auto", rtol: float = 1e-9,

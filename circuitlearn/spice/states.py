@@ -146,7 +146,7 @@ def sample_experiment(path: str | Path, *, run: str | Path | None = None,
     states = [("initial conductances", setup.circuit.conductance)]
     folder = Path(run) if run is not None else setup.experiment.output
     if run is not None and not (folder / CHECKPOINT).is_file():
-        raise CircuitLearnError(f"no checkpoint to validate: {folder / CHECKPOINT} does not "
+        raise CircuitLearnError(f"no checkpoint in the run folder: {folder / CHECKPOINT} does not "
                                 "exist (train with --out to create it)")
     if (folder / CHECKPOINT).is_file():
         ckpt = load_checkpoint(folder)
