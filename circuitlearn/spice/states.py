@@ -27,15 +27,10 @@ import numpy as np
 from circuitlearn.circuit import Circuit
 from circuitlearn.errors import CircuitLearnError
 from circuitlearn.netlist import write
+from circuitlearn.solver.adjoint import unique_name
 from circuitlearn.solver.equilibrium import EquilibriumSolver, LearningProblem
 from circuitlearn.spice import run_op_batch
 from circuitlearn.spice.validation import Check, ValidationReport, compare, node_dict
-
-
-def _unique(name: str, taken: set[str]) -> str:
-    while name in taken:
-        name += "_"
-    return name
 
 
 def augmented_circuit(problem: LearningProblem, k: np.ndarray, kind: str,
@@ -57,15 +52,15 @@ def augmented_circuit(problem: LearningProblem, k: np.ndarray, kind: str,
     added = []
     for j, (a, b) in enumerate(problem.outputs, start=1):
         if kind == "clamped":
-            added.append(_unique(f"vclamp{j}", taken))
+            added.append(unique_name(f"vclamp{j}", taken))
             v_edges.append((a, b))
         else:
-            node = _unique(f"nudge{j}", set(nodes))
+            node = unique_name(f"nudge{j}", set(nodes))
             nodes.append(node)
-            r_names.append(_unique(f"rnudge{j}", taken))
+            r_names.append(unique_name(f"rnudge{j}", taken))
             r_edges.append((a, len(nodes) - 1))
             r_k.append(beta)
-            added.append(_unique(f"vnudge{j}", taken))
+            added.append(unique_name(f"vnudge{j}", taken))
             v_edges.append((len(nodes) - 1, b))
         v_names.append(added[-1])
         v_vals.append(0.0)
