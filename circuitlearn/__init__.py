@@ -46,6 +46,8 @@ _API = {
     "train": "circuitlearn.training.run",
     "validate_netlist": "circuitlearn.spice.validation",
     "validate_experiment": "circuitlearn.spice.states",
+    "validate_gradient": "circuitlearn.spice.gradient",
+    "rule_fidelity": "circuitlearn.analysis.fidelity",
 }
 
 __all__ = sorted(_API) + ["__version__"]

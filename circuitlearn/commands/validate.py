@@ -65,9 +65,10 @@ def run(args: argparse.Namespace) -> int:
         from circuitlearn.errors import CircuitLearnError
         from circuitlearn.spice.gradient import validate_gradient
 
-        if not (args.target.lower().endswith(".toml") and args.gradient):
-            raise CircuitLearnError("--gradient (and --beta with it) needs an experiment "
-                                    "file (.toml)")
+        if not args.gradient:
+            raise CircuitLearnError("--beta is an option of --gradient")
+        if not args.target.lower().endswith(".toml"):
+            raise CircuitLearnError("--gradient needs an experiment file (.toml)")
         report = validate_gradient(args.target, backend=args.backend, rtol=args.rtol,
                                    run=args.run, samples=args.samples, method=args.method,
                                    beta=args.beta)
