@@ -37,6 +37,7 @@ _API = {
     "EquilibriumSolver": "circuitlearn.solver.equilibrium",
     "LearningProblem": "circuitlearn.solver.problem",
     "make_problem": "circuitlearn.solver.problem",
+    "adjoint_network": "circuitlearn.solver.adjoint",
     "make_rule": "circuitlearn.learning.rules",
     "chain": "circuitlearn.learning.modifiers",
     "make_dataset": "circuitlearn.learning.tasks",
@@ -45,6 +46,8 @@ _API = {
     "train": "circuitlearn.training.run",
     "validate_netlist": "circuitlearn.spice.validation",
     "validate_experiment": "circuitlearn.spice.states",
+    "validate_gradient": "circuitlearn.spice.gradient",
+    "rule_fidelity": "circuitlearn.analysis.fidelity",
 }
 
 __all__ = sorted(_API) + ["__version__"]

@@ -1,4 +1,4 @@
-"""Command-line interface: ``circuitlearn {simulate,validate,train,bench} ...``.
+"""Command-line interface: ``circuitlearn {simulate,validate,train,bench,...} ...``.
 
 Each sub-command lives in :mod:`circuitlearn.commands` as a module with ``HELP``
 (one line), ``add_arguments(parser)`` and ``run(args) -> int``. Bad input
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from circuitlearn._version import __version__
 from circuitlearn.errors import CircuitLearnError
 
-COMMANDS = ("simulate", "validate", "train", "bench")
+COMMANDS = ("simulate", "validate", "train", "bench", "sensitivity", "fidelity")
 
 
 def _load(name: str):

@@ -28,12 +28,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=int, default=20,
                         help="worst nodes and sources listed per circuit (default 20)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.add_argument("--gradient", action="store_true",
+                        help="experiments: solve the free, adjoint and current-nudged "
+                             "networks in ngspice and compare the loss gradient assembled "
+                             "from them with circuitlearn's, edge by edge")
+    parser.add_argument("--beta", type=_positive_float, metavar="S",
+                        help="with --gradient: current nudge (S; default the rule's beta, "
+                             "else 0.1 mean(k))")
 
 
 def _tolerance(text: str) -> float:
     value = float(text)
     if not (math.isfinite(value) and value >= 0):
         raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
     return value
 
 
@@ -47,7 +61,18 @@ def _positive_int(text: str) -> int:
 def run(args: argparse.Namespace) -> int:
     from circuitlearn.spice.validation import validate_netlist
 
-    if args.target.lower().endswith(".toml"):
+    if args.gradient or args.beta is not None:
+        from circuitlearn.errors import CircuitLearnError
+        from circuitlearn.spice.gradient import validate_gradient
+
+        if not args.gradient:
+            raise CircuitLearnError("--beta is an option of --gradient")
+        if not args.target.lower().endswith(".toml"):
+            raise CircuitLearnError("--gradient needs an experiment file (.toml)")
+        report = validate_gradient(args.target, backend=args.backend, rtol=args.rtol,
+                                   run=args.run, samples=args.samples, method=args.method,
+                                   beta=args.beta)
+    elif args.target.lower().endswith(".toml"):
         from circuitlearn.spice.states import validate_experiment
 
         report = validate_experiment(args.target, backend=args.backend, rtol=args.rtol,

@@ -22,8 +22,15 @@ equilibrium propagation (``beta > 0`` in S, ``alpha`` in S^2/(V^2 s))
 
     all ``-> -alpha dL/dk``; the one-sided errors are O(beta), the centered O(beta^2).
     ``dV_{+-beta}`` are the drops of the state nudged by ``+-beta`` toward ``y``.
+    With ``nudge="current"`` the nudge is a fixed current and the rates are exact
+    polynomials in ``beta`` (:class:`EquilibriumPropagation`): centered EP *is* the
+    gradient flow at any ``beta``.
 gradient flow (``alpha`` in S^2/(V^2 s))
     ``dk/dt = -alpha dL/dk`` with ``L = (1/2) mean_b ||V_O - y||^2`` (adjoint method).
+two networks (``dual``, ``alpha`` in S^2/(V^2 s))
+    the same flow as the product of the drops of two physical networks,
+    ``dk/dt = alpha mean_b dV_F dlambda``: the free network and the adjoint network
+    (:mod:`circuitlearn.solver.adjoint`).
 
 Evaluation paths: ``"moments"`` (default) needs one factorization and
 ``n_in + 1 + n_out`` solves whatever the batch size
@@ -51,7 +58,12 @@ import numpy as np
 from circuitlearn.errors import ParameterError
 from circuitlearn.learning.metrics import mse_loss, mse_loss_from_moments
 from circuitlearn.registry import Param, Registry, finite_positive, unit_interval
-from circuitlearn.solver.equilibrium import PATHS, EquilibriumSolver, LearningProblem
+from circuitlearn.solver.equilibrium import (
+    NUDGES,
+    PATHS,
+    EquilibriumSolver,
+    LearningProblem,
+)
 from circuitlearn.solver.moments import (
     BatchMoments,
     ErrorMoments,
@@ -152,29 +164,65 @@ class CoupledLearning(LocalRule):
 
 
 class EquilibriumPropagation(LocalRule):
-    """Equilibrium propagation with ``positive``, ``negative`` or ``centered`` nudging."""
+    r"""Equilibrium propagation with ``positive``, ``negative`` or ``centered`` nudging,
+    by a conductance (``nudge="conductance"``) or a fixed current (``"current"``).
+
+    Current nudging is exact for linear networks
+        The nudge is the fixed current ``J_b = beta (y_b - C V_{F,b})`` (A), computed
+        once from the free state and driven into node+ of every output (out of node-),
+        with every source of the free state still on. The network is linear and
+        ``J_b`` does not depend on the nudged state, so by superposition the nudged
+        potentials are the free ones plus the response to ``J_b``:
+        ``V_{+-beta} = V_F + W (-+beta e_b) = V_F -+ beta lambda_b`` *exactly*, with
+        ``e_b = C V_F - y_b`` and ``lambda_b = W e_b`` the adjoint state
+        (:mod:`circuitlearn.solver.adjoint`). Per edge, ``dV_{+-beta} = dV_F -+ beta
+        dlambda``, hence ``dV_{+-beta}^2 - dV_F^2 = -+2 beta dV_F dlambda + beta^2
+        dlambda^2`` and, with the adjoint theorem ``dL/dk = -<dV_F dlambda>``,
+
+        .. math::
+
+            \dot k_{\pm} = -\alpha\,\partial L/\partial k
+                \mp \tfrac{\alpha\beta}{2} \langle d\lambda^2 \rangle, \qquad
+            \dot k_{centered} = \tfrac12 (\dot k_+ + \dot k_-)
+                = -\alpha\,\partial L/\partial k .
+
+        Centered EP equals the gradient flow at any ``beta`` (the polarization
+        identity ``dV_F dlambda = (dV_{-beta}^2 - dV_{+beta}^2)/(4 beta)``); the
+        one-sided error is exactly linear in ``beta``, of fixed sign on every edge
+        (positive nudging pushes every conductance down). In the moment formulation
+        the gain is ``K = I`` and ``T_1(I) - (s/2) T_2(I)`` is this identity.
+        Conductance nudging is the same with ``e`` replaced by ``(I + beta R)^{-1} e``,
+        which brings the ``O(beta)`` (one-sided) and ``O(beta^2)`` (centered) errors.
+
+    Hardware: the nudge becomes a current source whose value is set from a
+    free-phase measurement (sample and hold the output errors, scale by ``beta``)
+    instead of a resistor to a source at the target; the nudged phase then needs no
+    feedback from the nudged outputs, only the held free-phase error.
+    """
 
     name = "ep"
 
     def __init__(self, problem: LearningProblem, beta: float, alpha: float,
-                 nudging: str, path: str):
+                 nudging: str, path: str, nudge: str = "conductance"):
         super().__init__(problem, alpha, path)
         self.beta = float(beta)
         self.nudging = nudging
+        self.nudge = nudge
 
     def _params(self) -> dict[str, object]:
-        return {"beta": self.beta, "nudging": self.nudging}
+        return {"beta": self.beta, "nudging": self.nudging, "nudge": self.nudge}
 
     def _signs(self) -> tuple[float, ...]:
         return {"positive": (1.0,), "negative": (-1.0,), "centered": (1.0, -1.0)}[self.nudging]
 
     def _moment_rate(self, solver, stats):
-        rates = [contrast(solver, stats, solver.nudge_gain(s * self.beta), s * self.beta)
-                 for s in self._signs()]
+        rates = [contrast(solver, stats, solver.nudge_gain(s * self.beta, self.nudge),
+                          s * self.beta) for s in self._signs()]
         return np.mean(rates, axis=0)
 
     def _state_rate(self, solver, v_free, x, y):
-        nudged = [(s * self.beta, solver.nudged(x, y, s * self.beta, v_free=v_free))
+        nudged = [(s * self.beta, solver.nudged(x, y, s * self.beta, v_free=v_free,
+                                                nudge=self.nudge))
                   for s in self._signs()]
         rates = [-_half_mean_diff(solver, v, v_free) / b for b, v in nudged]
         return np.mean(rates, axis=0)
@@ -193,6 +241,29 @@ class GradientFlow(LocalRule):
         return np.mean(solver.drops(v_free) * solver.drops(solver.adjoint(e)), axis=0)
 
 
+class TwoNetworks(GradientFlow):
+    """The gradient flow as a product of two physical networks' drops,
+    ``dk/dt = alpha mean_b dV_{F,b} dlambda_b`` (S/s).
+
+    The free network has the inputs applied and every source on; the adjoint
+    network has the same conductances, every source off, and the output errors
+    ``e_b = C V_F - y_b`` measured on the free network driven as currents into the
+    output ports (:func:`circuitlearn.solver.adjoint.adjoint_network`). A local
+    multiplier per edge turns the two drops into the exact gradient at any error
+    size; :meth:`networks` returns both states.
+    """
+
+    name = "dual"
+
+    def networks(self, k: np.ndarray, x: np.ndarray, y: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
+        """Node potentials (B, N), V, of the free network and of the adjoint network."""
+        solver = EquilibriumSolver(self.problem, k)
+        v_free = solver.free(x)
+        e = solver.outputs(v_free) - as_batch(y, self.problem.num_outputs, "y")
+        return v_free, solver.adjoint(e)
+
+
 def _alpha(unit: str) -> Param:
     return Param("alpha", default=1.0, check=finite_positive, doc=f"learning rate ({unit})")
 
@@ -208,15 +279,21 @@ RULES.add("ep", EquilibriumPropagation,
           Param("beta", check=finite_positive, doc="nudge conductance (S); nudging sets the sign"),
           _alpha("S^2/(V^2 s)"),
           Param("nudging", "str", "positive", choices=NUDGINGS, doc="sign(s) of the nudge"),
-          _PATH, aliases=("equilibrium_propagation",), doc="equilibrium propagation")
+          _PATH, Param("nudge", "str", "conductance", choices=NUDGES,
+                       doc="nudge by a conductance beta, or by the fixed current "
+                           "beta (y - C V_F) (exact for linear networks)"),
+          aliases=("equilibrium_propagation",), doc="equilibrium propagation")
 RULES.add("gradient", GradientFlow, _alpha("S^2/(V^2 s)"), _PATH,
           aliases=("adjoint", "gradient_flow"), doc="exact gradient flow (adjoint method)")
+RULES.add("dual", TwoNetworks, _alpha("S^2/(V^2 s)"), _PATH, aliases=("two_networks",),
+          doc="exact gradient flow from the free and the adjoint networks' drops")
 
 
 def make_rule(problem: LearningProblem, name: str, **params: object) -> LocalRule:
     """The rule ``name`` of :data:`RULES` for ``problem``, ``params`` checked there:
     ``"cl"`` (``eta``, ``alpha``, ``path``), ``"ep"`` (``beta``, ``alpha``,
-    ``nudging``, ``path``), ``"gradient"`` (``alpha``, ``path``), and aliases.
+    ``nudging``, ``path``, ``nudge``), ``"gradient"`` and ``"dual"`` (``alpha``,
+    ``path``), and aliases.
 
     Raises
     ------
@@ -227,8 +304,10 @@ def make_rule(problem: LearningProblem, name: str, **params: object) -> LocalRul
     --------
     >>> from circuitlearn.solver.examples import random_problem
     >>> problem, k, x, y = random_problem(0)
-    >>> make_rule(problem, "ep", beta=0.01, nudging="centered")
-    EquilibriumPropagation(alpha=1.0, beta=0.01, nudging='centered', path='moments')
+    >>> make_rule(problem, "ep", beta=0.01, nudging="centered", nudge="current")
+    ... # doctest: +NORMALIZE_WHITESPACE
+    EquilibriumPropagation(alpha=1.0, beta=0.01, nudging='centered', nudge='current',
+                           path='moments')
     >>> make_rule(problem, "cl", eta=2.0)
     Traceback (most recent call last):
     ...

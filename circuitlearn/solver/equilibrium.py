@@ -54,6 +54,9 @@ __all__ = [
 ]
 
 PATHS = ("moments", "states")
+NUDGES = ("conductance", "current")
+"""How EP nudges: a conductance ``beta`` to the target (the current ``beta (y - C V)``
+follows the state), or the fixed current ``beta (y - C V_F)`` set from the free state."""
 
 
 class EquilibriumSolver:
@@ -190,19 +193,26 @@ class EquilibriumSolver:
         return v_free - eta * (e @ self.output_conductance) @ self.output_response.T
 
     def nudged(self, x: np.ndarray, y: np.ndarray, beta: float, *,
-               v_free: np.ndarray | None = None) -> np.ndarray:
+               v_free: np.ndarray | None = None, nudge: str = "conductance") -> np.ndarray:
         """Nudged state (B, N) for nudge conductance ``beta`` (S, any sign).
 
         ``V_beta = V_F - beta W (I + beta R)^{-1} e`` with ``e = C V_F - y``;
-        ``v_free`` as in :meth:`clamped`.
+        ``v_free`` as in :meth:`clamped`. With ``nudge="current"`` the nudge is the
+        fixed current ``beta (y - C V_F)`` set from the free state, and
+        ``V_beta = V_F - beta W e = V_F - beta lambda`` exactly.
         """
         v_free = self.free(x) if v_free is None else v_free
         e = self.outputs(v_free) - as_batch(y, self.problem.num_outputs, "y")
-        return v_free - beta * (e @ self.nudge_gain(beta)) @ self.output_response.T
+        return v_free - beta * (e @ self.nudge_gain(beta, nudge)) @ self.output_response.T
 
-    def nudge_gain(self, beta: float) -> np.ndarray:
-        """``(I + beta R)^{-1}`` (n_out, n_out), symmetric, dimensionless."""
+    def nudge_gain(self, beta: float, nudge: str = "conductance") -> np.ndarray:
+        """``(I + beta R)^{-1}`` (n_out, n_out), symmetric, dimensionless; the identity
+        for ``nudge="current"`` (a fixed current does not feel the outputs move)."""
+        if nudge not in NUDGES:
+            raise ProblemError(f"nudge must be one of {NUDGES}, got {nudge!r}")
         eye = np.eye(self.problem.num_outputs)
+        if nudge == "current":
+            return eye
         try:
             gain = np.linalg.solve(eye + beta * self.output_resistance, eye)
         except np.linalg.LinAlgError:

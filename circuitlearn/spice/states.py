@@ -18,6 +18,7 @@ solved by ngspice for every sampled example in one session (``alter`` + ``op``).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,15 +27,10 @@ import numpy as np
 from circuitlearn.circuit import Circuit
 from circuitlearn.errors import CircuitLearnError
 from circuitlearn.netlist import write
+from circuitlearn.solver.adjoint import unique_name
 from circuitlearn.solver.equilibrium import EquilibriumSolver, LearningProblem
 from circuitlearn.spice import run_op_batch
 from circuitlearn.spice.validation import Check, ValidationReport, compare, node_dict
-
-
-def _unique(name: str, taken: set[str]) -> str:
-    while name in taken:
-        name += "_"
-    return name
 
 
 def augmented_circuit(problem: LearningProblem, k: np.ndarray, kind: str,
@@ -56,15 +52,15 @@ def augmented_circuit(problem: LearningProblem, k: np.ndarray, kind: str,
     added = []
     for j, (a, b) in enumerate(problem.outputs, start=1):
         if kind == "clamped":
-            added.append(_unique(f"vclamp{j}", taken))
+            added.append(unique_name(f"vclamp{j}", taken))
             v_edges.append((a, b))
         else:
-            node = _unique(f"nudge{j}", set(nodes))
+            node = unique_name(f"nudge{j}", set(nodes))
             nodes.append(node)
-            r_names.append(_unique(f"rnudge{j}", taken))
+            r_names.append(unique_name(f"rnudge{j}", taken))
             r_edges.append((a, len(nodes) - 1))
             r_k.append(beta)
-            added.append(_unique(f"vnudge{j}", taken))
+            added.append(unique_name(f"vnudge{j}", taken))
             v_edges.append((len(nodes) - 1, b))
         v_names.append(added[-1])
         v_vals.append(0.0)
@@ -104,6 +100,55 @@ def state_checks(problem: LearningProblem, k: np.ndarray, x: np.ndarray, y: np.n
     return checks
 
 
+@dataclass(frozen=True)
+class ExperimentSample:
+    """Sampled training examples of an experiment and the conductances to check.
+
+    Attributes
+    ----------
+    setup : Setup
+        The built experiment (:func:`circuitlearn.training.setup.build`).
+    x, y : ndarray
+        The sampled training examples (B, n_in) and targets (B, n_out).
+    states : list of (str, ndarray)
+        ``(label, k)``: the initial conductances and, if there is one, the run's
+        checkpoint (S).
+    """
+
+    setup: Any
+    x: np.ndarray
+    y: np.ndarray
+    states: list[tuple[str, np.ndarray]]
+
+
+def sample_experiment(path: str | Path, *, run: str | Path | None = None,
+                      samples: int | None = 4, seed: int = 0) -> ExperimentSample:
+    """``samples`` training examples of the experiment at ``path`` (drawn with ``seed``;
+    None: the whole training set, in order), with its initial conductances and, when
+    the run folder (``run``, default the experiment's output folder) holds a
+    checkpoint, the checkpoint's conductances."""
+    from circuitlearn.training.experiment import load_experiment
+    from circuitlearn.training.io import CHECKPOINT, load_checkpoint
+    from circuitlearn.training.setup import build
+
+    if samples is not None and samples < 1:
+        raise CircuitLearnError(f"--samples must be at least 1, got {samples}")
+    setup = build(load_experiment(path))
+    data = setup.dataset
+    size = len(data.x_train)
+    pick = np.arange(size) if samples is None else np.sort(np.random.default_rng(seed).choice(
+        size, size=min(samples, size), replace=False))
+    states = [("initial conductances", setup.circuit.conductance)]
+    folder = Path(run) if run is not None else setup.experiment.output
+    if run is not None and not (folder / CHECKPOINT).is_file():
+        raise CircuitLearnError(f"no checkpoint in the run folder: {folder / CHECKPOINT} does not "
+                                "exist (train with --out to create it)")
+    if (folder / CHECKPOINT).is_file():
+        ckpt = load_checkpoint(folder)
+        states.append((f"checkpoint step {ckpt.step} (t = {ckpt.t:g} s)", ckpt.k))
+    return ExperimentSample(setup, data.x_train[pick], data.y_train[pick], states)
+
+
 def validate_experiment(path: str | Path, *, backend: str = "auto", rtol: float = 1e-9,
                         run: str | Path | None = None, samples: int = 4, seed: int = 0,
                         method: str = "op") -> ValidationReport:
@@ -112,25 +157,8 @@ def validate_experiment(path: str | Path, *, backend: str = "auto", rtol: float 
     (``run``, default the experiment's output folder) holds a checkpoint, at the
     checkpoint's conductances. Clamping uses the rule's ``eta`` (default 0.5); nudging
     the rule's ``beta`` and sign (EP), else ``beta = 0.1 * mean(k)``, both signs."""
-    from circuitlearn.training.experiment import load_experiment
-    from circuitlearn.training.io import CHECKPOINT, load_checkpoint
-    from circuitlearn.training.setup import build
-
-    if samples < 1:
-        raise CircuitLearnError(f"--samples must be at least 1, got {samples}")
-    setup = build(load_experiment(path))
-    data = setup.dataset
-    pick = np.sort(np.random.default_rng(seed).choice(
-        len(data.x_train), size=min(samples, len(data.x_train)), replace=False))
-    x, y = data.x_train[pick], data.y_train[pick]
-    states = [("initial conductances", setup.circuit.conductance)]
-    folder = Path(run) if run is not None else setup.experiment.output
-    if run is not None and not (folder / CHECKPOINT).is_file():
-        raise CircuitLearnError(f"no checkpoint to validate: {folder / CHECKPOINT} does not "
-                                "exist (train with --out to create it)")
-    if (folder / CHECKPOINT).is_file():
-        ckpt = load_checkpoint(folder)
-        states.append((f"checkpoint step {ckpt.step} (t = {ckpt.t:g} s)", ckpt.k))
+    sample = sample_experiment(path, run=run, samples=samples, seed=seed)
+    setup, x, y, states = sample.setup, sample.x, sample.y, sample.states
     rule = setup.experiment.rule.params
     report = ValidationReport(str(path), rtol)
     for label, k in states:

@@ -148,7 +148,9 @@ def test_make_rule_names_and_errors():
         with pytest.raises(ParameterError):
             make_rule(problem, name, **params)
     assert issubclass(ParameterError, CircuitLearnError)
-    assert set(rule_registry.RULES.names()) == {"cl", "ep", "gradient"}
+    with pytest.raises(ParameterError):
+        make_rule(problem, "ep", beta=0.1, nudge="voltage")
+    assert set(rule_registry.RULES.names()) == {"cl", "ep", "gradient", "dual"}
 
 
 @pytest.mark.parametrize("name, params", RULES, ids=RULE_IDS)
