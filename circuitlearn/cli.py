@@ -55,9 +55,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CircuitLearnError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:  # a TrainingInterrupted says where the run stopped
+        print(str(exc) or "interrupted", file=sys.stderr)
         return 130
+    except MemoryError as exc:
+        print(f"error: out of memory: {exc or 'an allocation failed'}", file=sys.stderr)
+        return 2
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
         return 0

@@ -112,8 +112,8 @@ def validate_experiment(path: str | Path, *, backend: str = "auto", rtol: float 
     (``run``, default the experiment's output folder) holds a checkpoint, at the
     checkpoint's conductances. Clamping uses the rule's ``eta`` (default 0.5); nudging
     the rule's ``beta`` and sign (EP), else ``beta = 0.1 * mean(k)``, both signs."""
+    from circuitlearn.training.checkpoint import CHECKPOINT, load_checkpoint
     from circuitlearn.training.experiment import load_experiment
-    from circuitlearn.training.io import CHECKPOINT, load_checkpoint
     from circuitlearn.training.setup import build
 
     if samples < 1:
