@@ -1,4 +1,4 @@
-"""Command-line interface: ``circuitlearn {simulate,validate,train,bench} ...``.
+"""Command-line interface: ``circuitlearn {simulate,validate,train,evaluate,draw,bench} ...``.
 
 Each sub-command lives in :mod:`circuitlearn.commands` as a module with ``HELP``
 (one line), ``add_arguments(parser)`` and ``run(args) -> int``. Bad input
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from circuitlearn._version import __version__
 from circuitlearn.errors import CircuitLearnError
 
-COMMANDS = ("simulate", "validate", "train", "bench")
+COMMANDS = ("simulate", "validate", "train", "evaluate", "draw", "bench")
 
 
 def _load(name: str):

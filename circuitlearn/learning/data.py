@@ -180,22 +180,25 @@ def scale_inputs(x_train: np.ndarray, x_test: np.ndarray,
     ``input_range`` (V), ``"none"`` keeps them as given (V).
 
     With ``signed`` the columns ``[x', -x']`` are returned (two sources per feature).
+    The returned ``info`` (JSON-able) holds the map: :func:`apply_scaling` applies it
+    to other rows.
     """
     info: dict[str, Any] = {"scaling": scaling, "signed": signed, "input_range": None}
-    if scaling == "none":
-        def f(x: np.ndarray) -> np.ndarray:
-            return np.concatenate([x, -x], axis=1) if signed else x
-        return f(x_train), f(x_test), info
-    lo, hi = input_range if input_range is not None else (0.0, 1.0)
-    mn, mx = x_train.min(axis=0), x_train.max(axis=0)
-    width = np.where(mx > mn, mx - mn, 1.0)
+    if scaling == "minmax":
+        lo, hi = input_range if input_range is not None else (0.0, 1.0)
+        info.update(input_range=[lo, hi], feature_min=x_train.min(axis=0).tolist(),
+                    feature_max=x_train.max(axis=0).tolist())
+    return apply_scaling(x_train, info), apply_scaling(x_test, info), info
 
-    def g(x: np.ndarray) -> np.ndarray:
-        s = lo + (hi - lo) * (x - mn) / width
-        return np.concatenate([s, -s], axis=1) if signed else s
 
-    info.update(input_range=[lo, hi], feature_min=mn.tolist(), feature_max=mx.tolist())
-    return g(x_train), g(x_test), info
+def apply_scaling(x: np.ndarray, info: dict[str, Any]) -> np.ndarray:
+    """Features ``x`` (B, F) as source values (V) by the map recorded in ``info``."""
+    x = np.asarray(x, float)
+    if info.get("scaling", "minmax") == "minmax":
+        lo, hi = info["input_range"]
+        mn, mx = np.asarray(info["feature_min"]), np.asarray(info["feature_max"])
+        x = lo + (hi - lo) * (x - mn) / np.where(mx > mn, mx - mn, 1.0)
+    return np.concatenate([x, -x], axis=1) if info.get("signed") else x
 
 
 def _labels(train: list[str], test: list[str], path: str | Path

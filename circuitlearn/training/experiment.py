@@ -250,7 +250,8 @@ def _tupled(value: Any) -> Any:
     return value
 
 
-def _rule(s: Section) -> RuleSpec:
+def rule_spec(s: Section) -> RuleSpec:
+    """``[rule]`` (and its modifier tables) read from section ``s``."""
     name = s.read(Param("name", "str", choices=RULES.names()))
     mods = tuple(k for k in s.table if k in MODIFIERS)
     params = s.entry(RULES, name, skip=("name", *mods))
@@ -263,7 +264,9 @@ def _rule(s: Section) -> RuleSpec:
     return RuleSpec(RULES.entry(name).name, params, tuple(modifiers))
 
 
-def _train(s: Section) -> TrainSpec:
+def train_spec(s: Section) -> TrainSpec:
+    """``[train]`` read from section ``s`` (step-dependent defaults resolved unless
+    ``dt = "auto"``)."""
     values = s.read_all(TRAIN)
     mode = values["mode"]
     if mode == "online" and values["tau"] is None:
@@ -304,7 +307,7 @@ def parse_experiment(table: dict[str, Any], path: Path) -> Experiment:
     output = sec["output"].read(Param("folder", "str", f"runs/{path.stem}"))
     sec["output"].finish()
     return Experiment(path, network, _task(sec["task"], network.generator is not None),
-                      _rule(sec["rule"]), _train(sec["train"]), Path(output))
+                      rule_spec(sec["rule"]), train_spec(sec["train"]), Path(output))
 
 
 def load_experiment(path: str | Path) -> Experiment:

@@ -9,9 +9,11 @@ Coordinates come, in this order, from
   (:func:`circuitlearn.generators.node_positions`): the lattice sites or the
   random points of a Delaunay network (the grounded node keeps its point).
 
-Nodes without coordinates get a deterministic layout (networkx's Kamada-Kawai
-layout of the resistor graph, or a seeded spring layout above 300 nodes, with
-the known nodes pinned). Three-dimensional points are drawn by their ``x, y``.
+Nodes without coordinates get a deterministic layout: networkx's Kamada-Kawai
+layout of the resistor graph, started from a planar embedding when there is one,
+or a seeded spring layout above 300 nodes, with the known nodes pinned (sources
+are not edges of that graph, so a bridge is drawn as a diamond). Three-dimensional
+points are drawn by their ``x, y``.
 """
 
 from __future__ import annotations
@@ -102,13 +104,12 @@ def _fallback(circuit: Circuit, xy: np.ndarray) -> np.ndarray:
     g = nx.Graph()
     g.add_nodes_from(range(circuit.num_nodes))
     g.add_edges_from(map(tuple, circuit.resistor_edges.tolist()))
-    g.add_edges_from(map(tuple, circuit.vsource_edges.tolist()))
-    g.add_edges_from(map(tuple, circuit.isource_edges.tolist()))
     fixed = [i for i in range(len(xy)) if not np.isnan(xy[i, 0])]
     if fixed:
         pos = nx.spring_layout(g, pos={i: xy[i] for i in fixed}, fixed=fixed, seed=0)
     elif len(xy) <= 300:
-        pos = nx.kamada_kawai_layout(g)
+        start = nx.planar_layout(g) if nx.check_planarity(g)[0] else None
+        pos = nx.kamada_kawai_layout(g, pos=start)
     else:
         pos = nx.spring_layout(g, seed=0)
     return np.array([pos[i] for i in range(len(xy))], float)

@@ -99,16 +99,8 @@ class Setup:
         text = netlist.write(self.circuit).split("\n", 1)[1]
         net = hashlib.sha256(text.encode())
         net.update(np.ascontiguousarray(self.circuit.conductance, "<f8").tobytes())
-        data = hashlib.sha256()
-        d = self.dataset
-        arrays = [d.x_train, d.x_test]
-        if self.experiment.task.data_kind not in DERIVED_TARGETS:
-            arrays += [d.y_train, d.y_test]
-        for arr in arrays:
-            arr = np.ascontiguousarray(arr, "<f8")
-            data.update(repr(arr.shape).encode())
-            data.update(arr.tobytes())
-        return {"network": net.hexdigest(), "data": data.hexdigest()}
+        return {"network": net.hexdigest(),
+                "data": data_digest(self.dataset, self.experiment.task.data_kind)}
 
     def config(self) -> dict[str, Any]:
         """The configuration actually used: :meth:`Experiment.to_dict` with the generated
@@ -129,6 +121,20 @@ class Setup:
             if value is None and key in info:
                 data[key] = info[key]
         return config
+
+
+def data_digest(data: Dataset, kind: str) -> str:
+    """SHA-256 of a data set's inputs and, unless ``kind`` derives them from the network
+    (:data:`DERIVED_TARGETS`), its targets (see :meth:`Setup.fingerprint`)."""
+    digest = hashlib.sha256()
+    arrays = [data.x_train, data.x_test]
+    if kind not in DERIVED_TARGETS:
+        arrays += [data.y_train, data.y_test]
+    for arr in arrays:
+        arr = np.ascontiguousarray(arr, "<f8")
+        digest.update(repr(arr.shape).encode())
+        digest.update(arr.tobytes())
+    return digest.hexdigest()
 
 
 def _fail(exp: Experiment, section: str, key: str, message: str) -> ExperimentError:
