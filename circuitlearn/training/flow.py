@@ -11,15 +11,16 @@ Batches (``[train] mode``)
 The step (``dt = "auto"``)
     Explicit Euler changes a conductance by :math:`h\,\dot k_e` per step. The
     automatic step bounds that change, at the start of the run, to
-    :data:`AUTO_CHANGE` (1%) of every trainable conductance:
+    :data:`AUTO_CHANGE` (5%) of every trainable conductance:
 
-    .. math:: h = 0.01 \min_e \frac{k_e}{|\dot k_e(0)|}
+    .. math:: h = 0.05 \min_e \frac{k_e}{|\dot k_e(0)|}
 
     over trainable edges with a non-zero rate (after the bounds' restriction; the
     whole training set; modifiers at their current state, which is not advanced).
     The rates of the learning rules fall as the loss falls, so the bound holds
     (loosely) for the whole run. ``alpha dt`` is what matters: halving ``alpha``
-    doubles the automatic step.
+    doubles the automatic step. On the bundled experiments it picks steps 1.3 to 4
+    times smaller than the hand-chosen ones (which are stable).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import numpy as np
 
 from circuitlearn.learning.integrate import ExampleSchedule, Rate, StepHook
 
-AUTO_CHANGE = 0.01
+AUTO_CHANGE = 0.05
 """Largest relative change of a conductance in the first step with ``dt = "auto"``."""
 
 

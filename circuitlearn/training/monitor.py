@@ -77,7 +77,10 @@ class Monitor:
 
     def after_step(self, k: np.ndarray) -> Stop | None:
         """Divergence of ``Q`` after a step."""
-        q = invariant_q(k, self.mask)
+        with np.errstate(over="ignore"):
+            q = invariant_q(k, self.mask)
+        if not np.isfinite(q):
+            return Stop("diverged", "Q = sum k^2 is not finite (the conductances overflowed)")
         if self.q0 > 0 and q > Q_GROWTH * self.q0:
             return Stop("diverged", f"Q = sum k^2 grew {q / self.q0:.3g}-fold (limit "
                                     f"{Q_GROWTH:.0e})")

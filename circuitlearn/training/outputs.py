@@ -43,7 +43,15 @@ def netlist_text(setup: Setup, k: np.ndarray, notes: list[str]) -> str:
     coordinates as comments after the title."""
     from circuitlearn import netlist
 
-    title, rest = netlist.write(setup.circuit.with_conductance(k)).split("\n", 1)
+    k = np.asarray(k, float)
+    bad = ~(np.isfinite(k) & (k > 0))
+    title, rest = netlist.write(setup.circuit.with_conductance(np.where(bad, 1.0, k))
+                                ).split("\n", 1)
+    if bad.any():  # an open (k = 0) or overflowed resistor is no SPICE resistor
+        names = {setup.circuit.resistor_names[i]: k[i] for i in np.flatnonzero(bad)}
+        rest = "\n".join(f"* {line.split()[0]} {line.split()[1]} {line.split()[2]}: "
+                         f"conductance {names[line.split()[0]]} S, left out" if
+                         line.split(" ", 1)[0] in names else line for line in rest.split("\n"))
     origin = ("fit()" if setup.experiment.network.circuit is not None
               else str(setup.experiment.path))
     head = [f"* trained by circuitlearn {__version__} from {origin}",

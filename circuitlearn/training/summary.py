@@ -38,7 +38,8 @@ def measure(setup: Setup, k: np.ndarray) -> tuple[float, ...]:
     """Metrics at conductances ``k``, in :data:`METRICS` order (NaN where undefined, and
     every metric but ``Q`` when the network cannot be solved at ``k``)."""
     data = setup.dataset
-    q = invariant_q(k, setup.mask)
+    with np.errstate(over="ignore"):
+        q = invariant_q(k, setup.mask)
     at_bound = float(np.mean(setup.bounds.at_bound(k)[setup.mask]))
     try:
         solver = EquilibriumSolver(setup.problem, k)
