@@ -68,14 +68,22 @@ def make_rate(setup) -> tuple[Rate, StepHook | None]:
     return batch, before_step
 
 
-def auto_step(setup, k: np.ndarray, t_end: float) -> float:
-    """The automatic step (s) at conductances ``k`` (S): see the module docstring.
+def initial_rate(setup, k: np.ndarray) -> np.ndarray:
+    """The rate ``dk/dt`` (S/s) of the whole training set at ``k``, after the bounds'
+    restriction; the modifiers' state is used, not advanced."""
+    rule, data = setup.rule, setup.dataset
+    with np.errstate(all="ignore"):
+        rate, _ = rule.update(k, data.x_train, data.y_train, rule.state)
+    return setup.bounds.restrict(rate, k)
+
+
+def auto_step(setup, k: np.ndarray, t_end: float, rate: np.ndarray | None = None) -> float:
+    """The automatic step (s) at conductances ``k`` (S): see the module docstring
+    (``rate``: :func:`initial_rate` when already computed).
 
     ``t_end / 100`` when no trainable conductance moves (nothing to learn).
     """
-    rule, data = setup.rule, setup.dataset
-    rate, _ = rule.update(k, data.x_train, data.y_train, rule.state)
-    rate = setup.bounds.restrict(rate, k)
+    rate = initial_rate(setup, k) if rate is None else rate
     moving = setup.mask & (rate != 0) & np.isfinite(rate)
     if not moving.any():
         return t_end / 100

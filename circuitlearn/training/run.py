@@ -128,7 +128,8 @@ class Run:
             On Ctrl-C, after writing the partial outputs and a checkpoint.
         """
         try:
-            return self._run(max_steps)
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                return self._run(max_steps)  # non-finite values are divergence, checked
         finally:
             if self.folder is not None:
                 self.folder.release()
@@ -138,7 +139,6 @@ class Run:
         rows = list(self.ckpt.rows)
         if not rows:
             rows.append((0, 0.0, *measure(self.setup, self.ckpt.k)))
-            self._check_initial(rows[0])
         y = self.setup.dataset.y_train
         monitor = Monitor(self.cfg, self.setup.mask, rows[0],
                           0.5 * float(np.mean(np.sum(y ** 2, axis=1))),
@@ -165,13 +165,6 @@ class Run:
         finally:
             bar.close()
         return self._finish(rows, monitor, stop, start)
-
-    def _check_initial(self, row: tuple[float, ...]) -> None:
-        if not math.isfinite(row[_TRAIN]):
-            raise ExperimentError(
-                f"{self.setup.experiment.path}: [task.data] the loss at the initial "
-                f"conductances is {row[_TRAIN]}: the inputs, targets or conductances are "
-                "too large to solve in double precision")
 
     def _loop(self, rows: list, bar: Progress, max_steps: int | None,
               monitor: Monitor) -> Stop | None:

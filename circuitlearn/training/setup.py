@@ -286,11 +286,23 @@ def assemble(exp: Experiment, circuit: Circuit, problem: LearningProblem, datase
               else Bounds(b[0], np.inf if b[1] is None else b[1]))
     setup = Setup(exp, circuit, problem, _checked_data(exp, dataset), build_rule(exp, problem),
                   bounds, exp.train)
+    from circuitlearn.training.flow import auto_step, initial_rate
+
+    k0 = circuit.conductance
+    _check_scale(exp, setup)
+    try:
+        rate = initial_rate(setup, k0)
+    except CircuitLearnError as exc:
+        raise _fail(exp, "network", _network_key(exp), f"cannot evaluate the learning rule "
+                    f"at the initial conductances: {exc}") from None
+    if not np.all(np.isfinite(rate)):
+        raise _fail(exp, "network", _network_key(exp), "the learning rate dk/dt at the "
+                    f"initial conductances ({np.min(k0):.3g} to {np.max(k0):.3g} S) is not "
+                    "finite: conductances, inputs or targets beyond what double precision "
+                    "can hold")
     step = exp.train.dt if exp.train.dt != "auto" else dt
     if step is None:
-        from circuitlearn.training.flow import auto_step
-
-        step = auto_step(setup, circuit.conductance, exp.train.t_end)
+        step = auto_step(setup, k0, exp.train.t_end, rate)
     try:
         setup.train = exp.train.with_step(step)
     except ParameterError as exc:
@@ -298,6 +310,27 @@ def assemble(exp: Experiment, circuit: Circuit, problem: LearningProblem, datase
         raise _fail(exp, "train", exc.key or "dt", auto + exc.message +
                     (" (or lower alpha)" if auto else "")) from None
     return setup
+
+
+def _check_scale(exp: Experiment, setup: Setup) -> None:
+    """Refuse data whose loss at the initial conductances overflows."""
+    from circuitlearn.learning.metrics import mse_loss, predict
+
+    data = setup.dataset
+    with np.errstate(all="ignore"):
+        loss = mse_loss(predict(setup.problem, setup.circuit.conductance, data.x_train),
+                        data.y_train)
+    if not np.isfinite(loss):
+        key = "path" if exp.task.data.get("path") else "kind"
+        raise _fail(exp, "task.data", key, f"the loss at the initial conductances is {loss}: "
+                    f"inputs (up to {np.max(np.abs(data.x_train)):.3g}) or targets (up to "
+                    f"{np.max(np.abs(data.y_train)):.3g} V) are too large to square in double "
+                    "precision")
+
+
+def _network_key(exp: Experiment) -> str:
+    net = exp.network
+    return "netlist" if net.netlist is not None else "conductance" if net.generator else "circuit"
 
 
 def build(exp: Experiment, *, dt: float | None = None) -> Setup:
