@@ -75,7 +75,9 @@ def report(result: TrainingResult) -> str:
         loss = final[f"{name}_loss"]
         if loss is not None:
             red = s[f"{name}_loss_reduction"]
-            parts.append(f"{name} loss {loss:.4g}" + (f" ({red:.3g}x lower)" if red else ""))
+            change = "" if not red else f" ({red:.3g}x lower)" if red >= 1 else \
+                f" ({1 / red:.3g}x higher)"
+            parts.append(f"{name} loss {loss:.4g}{change}")
     if final["test_accuracy"] is not None or final["train_accuracy"] is not None:
         which = "test" if final["test_accuracy"] is not None else "train"
         base = (s["baselines"] or {}).get(f"least_squares_{which}_accuracy")

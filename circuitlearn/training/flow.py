@@ -19,8 +19,10 @@ The step (``dt = "auto"``)
     whole training set; modifiers at their current state, which is not advanced).
     The rates of the learning rules fall as the loss falls, so the bound holds
     (loosely) for the whole run. ``alpha dt`` is what matters: halving ``alpha``
-    doubles the automatic step. On the bundled experiments it picks steps 1.3 to 4
-    times smaller than the hand-chosen ones (which are stable).
+    doubles the automatic step. Measured on the bundled experiments: 0.080 s
+    (regression), 0.012 s (iris) and 0.062 s (allostery, RK4) against the
+    hand-chosen 0.05, 0.05 and 0.1 s; all three automatic runs are stable and the
+    regression reaches the same test loss (1.5e-8 V^2).
 """
 
 from __future__ import annotations

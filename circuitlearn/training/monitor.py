@@ -114,7 +114,8 @@ class Monitor:
         old = next(r for r in reversed(rows) if r[_STEP] <= step - train.stop_window)
         gain = (old[_TRAIN] - loss) / old[_TRAIN] if old[_TRAIN] > 0 else 0.0
         if gain < train.stop_tolerance:
-            return Stop("converged", f"the train loss fell by {gain:.3g} (fraction) over the "
-                                     f"last {step - int(old[_STEP])} steps, less than "
+            change = f"fell by only {gain:.3g}" if gain >= 0 else f"rose by {-gain:.3g}"
+            return Stop("converged", f"the train loss {change} (relative) over the last "
+                                     f"{step - int(old[_STEP])} steps, less than a fall of "
                                      f"stop_tolerance = {train.stop_tolerance:g}")
         return None
