@@ -33,6 +33,8 @@ from circuitlearn.learning.tasks import DATA_KINDS
 from circuitlearn.solver.moments import drive_moment
 from circuitlearn.solver.problem import LearningProblem, make_problem
 from circuitlearn.training.experiment import Experiment, TrainSpec
+from circuitlearn.training.flow import auto_step, initial_rate
+from circuitlearn.training.layout import experiment_positions
 
 DERIVED_TARGETS = ("teacher", "allostery")
 """Data kinds whose targets are computed from the network (fingerprinted through it)."""
@@ -286,10 +288,21 @@ def assemble(exp: Experiment, circuit: Circuit, problem: LearningProblem, datase
               else Bounds(b[0], np.inf if b[1] is None else b[1]))
     setup = Setup(exp, circuit, problem, _checked_data(exp, dataset), build_rule(exp, problem),
                   bounds, exp.train)
-    from circuitlearn.training.flow import auto_step, initial_rate
-
-    k0 = circuit.conductance
     _check_scale(exp, setup)
+    step = _step(exp, setup, dt)
+    try:
+        setup.train = exp.train.with_step(step)
+    except ParameterError as exc:
+        auto = f'"auto" chose dt = {step:.3g} s: ' if exp.train.dt == "auto" else ""
+        raise _fail(exp, "train", exc.key or "dt", auto + exc.message +
+                    (" (or lower alpha)" if auto else "")) from None
+    return setup
+
+
+def _step(exp: Experiment, setup: Setup, dt: float | None) -> float:
+    """The step: ``[train] dt``, or ``dt`` (resumed), or the automatic one; refuses
+    initial rates that are not finite."""
+    k0 = setup.circuit.conductance
     try:
         rate = initial_rate(setup, k0)
     except CircuitLearnError as exc:
@@ -300,16 +313,9 @@ def assemble(exp: Experiment, circuit: Circuit, problem: LearningProblem, datase
                     f"initial conductances ({np.min(k0):.3g} to {np.max(k0):.3g} S) is not "
                     "finite: conductances, inputs or targets beyond what double precision "
                     "can hold")
-    step = exp.train.dt if exp.train.dt != "auto" else dt
-    if step is None:
-        step = auto_step(setup, k0, exp.train.t_end, rate)
-    try:
-        setup.train = exp.train.with_step(step)
-    except ParameterError as exc:
-        auto = f'"auto" chose dt = {step:.3g} s: ' if exp.train.dt == "auto" else ""
-        raise _fail(exp, "train", exc.key or "dt", auto + exc.message +
-                    (" (or lower alpha)" if auto else "")) from None
-    return setup
+    if exp.train.dt != "auto":
+        return float(exp.train.dt)
+    return dt if dt is not None else auto_step(setup, k0, exp.train.t_end, rate)
 
 
 def _check_scale(exp: Experiment, setup: Setup) -> None:
@@ -338,7 +344,5 @@ def build(exp: Experiment, *, dt: float | None = None) -> Setup:
     circuit, inputs, outputs = build_network(exp)
     problem = build_problem(exp, circuit, inputs, outputs)
     setup = assemble(exp, circuit, problem, build_dataset(exp, problem), dt=dt)
-    from circuitlearn.training.layout import experiment_positions
-
     setup.positions = experiment_positions(exp, circuit)
     return setup

@@ -108,6 +108,26 @@ def test_a_folder_in_use_is_refused_naming_the_process(tmp_path, capsys):
     assert _run(exp, "--out", out) == 0  # the lock died with its process
 
 
+def test_a_run_killed_with_sigkill_resumes_bit_identically(tmp_path):
+    exp = _exp(tmp_path)
+    exp.write_text(exp.read_text().replace("t_end = 1.0", "t_end = 60.0").replace(
+        "checkpoint_every = 3", "checkpoint_every = 7"))
+    assert _run(exp, "--out", tmp_path / "full") == 0
+    out = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "circuitlearn.cli", "train", str(exp),
+                             "--out", str(out), "--no-progress"],
+                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    deadline = time.monotonic() + 60
+    while not (out / "checkpoint.npz").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.kill()
+    assert proc.wait() == -9
+    assert _run(exp, "--resume", out) == 0  # the lock died with the process
+    for name in ("curves.csv", "trained.cir", "best.cir"):
+        assert (out / name).read_bytes() == (tmp_path / "full" / name).read_bytes()
+    assert not list(out.glob(".*.tmp"))
+
+
 def test_stale_temporary_files_are_removed(tmp_path):
     exp, out = _exp(tmp_path), tmp_path / "run"
     assert _run(exp, "--out", out, "--max-steps", "4") == 0

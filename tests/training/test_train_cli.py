@@ -202,6 +202,7 @@ def test_progress_bar_only_on_terminals(monkeypatch):
     forced.update(5, "loss=1", force=True)
     forced.close()
     assert "50.0%" in stream.getvalue() and "loss=1" in stream.getvalue()
+    assert " 0:00<0:00 " in stream.getvalue()  # elapsed < time left
 
     class Tty(io.StringIO):
         def isatty(self) -> bool:
