@@ -18,7 +18,7 @@ import numpy as np
 from circuitlearn._version import __version__
 from circuitlearn.learning.rules import alpha_unit
 from circuitlearn.training.checkpoint import Best
-from circuitlearn.training.io import atomic_write, curves_dict, curves_text, write_json
+from circuitlearn.training.io import atomic_write, curves_dict, write_curves, write_json
 from circuitlearn.training.layout import position_lines
 from circuitlearn.training.setup import Setup
 
@@ -66,7 +66,7 @@ def write_outputs(folder: Path, setup: Setup, *, rows: list, k: np.ndarray, best
     ``curves.png`` of a finished (or interrupted) run into ``folder``."""
     from circuitlearn.training.plotting import plot_curves
 
-    atomic_write(folder / "curves.csv", curves_text(rows).encode())
+    write_curves(folder / "curves.csv", rows)
     state = (f"step {summary['steps']} of {summary['total_steps']}, t = {summary['t']:.6g} s, "
              f"status {summary['status']}")
     atomic_write(folder / "trained.cir", netlist_text(setup, k, [state]).encode())
@@ -77,5 +77,7 @@ def write_outputs(folder: Path, setup: Setup, *, rows: list, k: np.ndarray, best
         atomic_write(folder / "best.cir", netlist_text(setup, best.k, [note]).encode())
     write_json(folder / "summary.json", summary)
     title = f"{setup.experiment.path.stem}: {describe(setup)}"
+    if summary["status"] != "completed":
+        title += f" [{summary['status']} at step {summary['steps']}]"
     plot_curves(curves_dict(rows), folder / "curves.png", title=title,
                 baselines=summary.get("baselines"))

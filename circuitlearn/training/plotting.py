@@ -103,7 +103,7 @@ def _loss_panel(ax: plt.Axes, t: np.ndarray, curves: dict[str, np.ndarray]) -> N
         ax.plot(t, test, label="test loss", color="C1", ls="--")
     log_axis(ax, np.concatenate([train, test]))
     ax.set_ylabel(r"loss $L$ (V$^2$)")
-    ax.legend(loc="upper right", frameon=False)
+    ax.legend(loc="best", frameon=False)
 
 
 def _accuracy_panel(ax: plt.Axes, t: np.ndarray, curves: dict[str, np.ndarray],

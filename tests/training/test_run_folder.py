@@ -110,7 +110,7 @@ def test_a_folder_in_use_is_refused_naming_the_process(tmp_path, capsys):
 
 def test_a_run_killed_with_sigkill_resumes_bit_identically(tmp_path):
     exp = _exp(tmp_path)
-    exp.write_text(exp.read_text().replace("t_end = 1.0", "t_end = 60.0").replace(
+    exp.write_text(exp.read_text().replace("t_end = 1.0", "t_end = 25.0").replace(
         "checkpoint_every = 3", "checkpoint_every = 7"))
     assert _run(exp, "--out", tmp_path / "full") == 0
     out = tmp_path / "killed"
