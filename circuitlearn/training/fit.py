@@ -143,11 +143,12 @@ def fit(circuit: Circuit | str | Path, *, inputs: Sequence[str],
     if isinstance(circuit, str | Path):
         from circuitlearn import netlist
 
-        positions = netlist_positions(Path(circuit).read_text(errors="replace"))
-        circuit = netlist.load(circuit)
+        path = Path(circuit)
+        circuit = netlist.load(path)
+        positions = netlist_positions(path.read_text(errors="replace"))
     else:
         positions = {}
-    path = Path(WHERE)
+    where = Path(WHERE)
     train = {"integrator": integrator, "t_end": t_end, "dt": dt, "rtol": rtol, "atol": atol,
              "bounds": None if bounds is None else list(bounds), "seed": seed,
              "trainable": trainable if isinstance(trainable, str) else list(trainable),
@@ -155,11 +156,11 @@ def fit(circuit: Circuit | str | Path, *, inputs: Sequence[str],
              "checkpoint_every": checkpoint_every, "stop_loss": stop_loss,
              "stop_tolerance": stop_tolerance, "stop_window": stop_window}
     exp = Experiment(
-        path, NetworkSpec(None, None, {}, circuit=circuit.title or "circuit"),
+        where, NetworkSpec(None, None, {}, circuit=circuit.title or "circuit"),
         TaskSpec(tuple(inputs), tuple(o if isinstance(o, str) else tuple(o) for o in outputs),
                  "arrays", {"classification": classification}),
-        rule_spec(_Arguments(path, "rule", {"name": rule, **rule_params, **(modifiers or {})})),
-        train_spec(_Arguments(path, "train", {k: v for k, v in train.items()
+        rule_spec(_Arguments(where, "rule", {"name": rule, **rule_params, **(modifiers or {})})),
+        train_spec(_Arguments(where, "train", {k: v for k, v in train.items()
                                               if v is not None})),
         Path(folder) if folder is not None else Path())
     try:

@@ -45,6 +45,8 @@ class RunFolder:
                  force: bool = False):
         self.path = Path(path)
         self._fd: int | None = None
+        if resume and not self.path.is_dir():
+            raise RunFolderError(f"{self.path}: no run folder to resume")
         self._create()
         self._lock()
         try:
