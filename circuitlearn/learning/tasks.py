@@ -35,15 +35,15 @@ from typing import Any
 
 import numpy as np
 
-from circuitlearn.learning.data import IRIS_PATH, Dataset, csv_dataset, iris
+from circuitlearn.learning.data import IRIS_PATH, SCALINGS, Dataset, csv_dataset, iris
 from circuitlearn.learning.metrics import predict
 from circuitlearn.registry import (
     Param,
     Registry,
     at_least,
     exactly_one,
-    fraction,
     positive_range,
+    unit_fraction,
 )
 from circuitlearn.solver.problem import LearningProblem
 
@@ -115,8 +115,12 @@ def _table(read: Any) -> Any:
 
 
 _SEED = Param("seed", "int", 0, check=at_least(0), doc="random seed")
-_TABLE = (Param("test_fraction", default=0.3, check=fraction, doc="share of rows held out"),
-          _SEED, Param("input_range", "range", [0.0, 1.0], doc="scaled input range (V)"),
+_TABLE = (Param("test_fraction", default=None, check=unit_fraction,
+                doc="share of rows held out (0.3; 0 with test_path: no test set)"),
+          Param("test_path", "path", None, doc="CSV file of the test set (same columns)"),
+          _SEED, Param("scaling", "str", "minmax", choices=SCALINGS,
+                       doc="minmax: features onto input_range; none: volts as given"),
+          Param("input_range", "range", None, doc="minmax range (V), default [0, 1]"),
           Param("signed", "bool", False, doc="each feature drives +x and -x sources"),
           Param("target_low", default=0.0, doc="target of the other classes (V)"),
           Param("target_high", default=0.5, doc="target of the labelled class (V)"))
