@@ -124,7 +124,7 @@ def test_chain_state_round_trips_and_replays():
 
 
 def test_modifier_registry_declares_parameters():
-    assert set(MODIFIERS.names()) == {"noise", "quantize", "desynchronous"}
+    assert set(MODIFIERS.names()) == {"noise", "quantize", "desynchronous", "precondition", "decay"}
     assert MODIFIERS.resolve("noise", {"sigma": 1}) == {"sigma": 1.0, "kind": "multiplicative"}
     with pytest.raises(ParameterError, match="sigma: missing"):
         MODIFIERS.resolve("noise", {})
