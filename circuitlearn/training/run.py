@@ -6,7 +6,8 @@ with the integrator of ``[train]``, records a row of metrics every
 ``checkpoint_every`` steps (:mod:`circuitlearn.training.io`). Where it starts, and
 whether a checkpoint may be resumed, is decided by :mod:`circuitlearn.training.resume`.
 
-Output folder: ``curves.csv``, ``curves.png``, ``summary.json``,
+Output folder: ``curves.csv``, ``invariants.csv`` (every per-component ``Q_j``,
+:mod:`circuitlearn.training.invariants`), ``curves.png``, ``summary.json``,
 ``checkpoint.npz`` (every ``checkpoint_every`` steps, at the end and on Ctrl-C)
 and ``trained.cir`` (the network with the trained conductances). A run resumed
 from a checkpoint reproduces the uninterrupted run exactly for fixed-step
@@ -27,6 +28,7 @@ import numpy as np
 from circuitlearn.errors import CircuitLearnError, ExperimentError
 from circuitlearn.learning.integrate import iterate, make_integrator
 from circuitlearn.training.experiment import Experiment, load_experiment
+from circuitlearn.training.invariants import InvariantLog
 from circuitlearn.training.io import (
     Checkpoint,
     Progress,
@@ -80,6 +82,9 @@ class Run:
         else:
             self.folder.mkdir(parents=True, exist_ok=True)
             self.ckpt = fresh_checkpoint(self.setup, self.fingerprint)
+        self.invariants = InvariantLog(self.setup.problem)
+        if resume:
+            self.invariants.resume(self.folder, self.ckpt.step)
         self.rate, self.before_step = make_rate(self.setup)
         self.counter = Counter(self.rate, self.ckpt.nfev)
 
@@ -98,6 +103,7 @@ class Run:
         rows = list(self.ckpt.rows)
         if not rows:
             rows.append((0, 0.0, *evaluate(self.setup, self.ckpt.k)))
+            self.invariants.record(0, 0.0, self.ckpt.k)
         self.last = _Last(self.ckpt.step, self.ckpt.t, self.ckpt.k, self.ckpt.modifier_state,
                           len(rows))
         bar = Progress(self.total, start=self.last.step, enabled=self.progress_flag)
@@ -136,6 +142,7 @@ class Run:
             modifier_state = self.setup.rule.state_dict()
             if n % cfg.record_every == 0 or n == self.total:
                 rows.append((n, t, *evaluate(self.setup, k)))
+                self.invariants.record(n, t, k)
             bar.update(n, f"t={t:.4g}s train={rows[-1][2]:.3e} test={rows[-1][3]:.3e}",
                        force=n >= stop)
             self.last = _Last(n, t, k, modifier_state, len(rows))
@@ -150,6 +157,7 @@ class Run:
                           self.ckpt.wall_s + time.perf_counter() - start, self.counter.count,
                           self.fingerprint)
         save_checkpoint(self.folder, ckpt)
+        self.invariants.write(self.folder, last.step)
 
     def _finish(self, last: _Last, rows: list, start: float) -> dict[str, Any]:
         from circuitlearn import netlist
@@ -165,6 +173,7 @@ class Run:
             print(f"warning: some trained conductances are not positive (min "
                   f"{np.min(last.k):.3g} S): set [train] bounds to keep the network "
                   "passive", file=sys.stderr)
+        summary.update(self.invariants.summary())
         plot_curves(curves_dict(rows), self.folder / "curves.png", title=self.exp.path.stem)
         write_json(self.folder / "summary.json", summary)
         return summary
