@@ -205,10 +205,12 @@ def discover(flow: Flow, k0: np.ndarray, *, degree: int = 3, basis: str = "separ
     gap = float(asc[null] / max(asc[null - 1], 1e-300)) if 0 < null < len(asc) else np.inf
     near = _near(asc, null)
     laws = []
-    if null:
-        basis_rows = vt[len(s) - null:] / scale
-        laws = [_polish(row, ms, scale, columns) for row in
-                _rref(basis_rows, max(1e-9, 1e3 / gap if np.isfinite(gap) else 1e-9))]
+    tol = max(1e-9, 1e3 / gap if np.isfinite(gap) else 1e-9)
+    if null and basis == "polynomial":
+        laws = [_polish(row, ms, scale, columns, resolve=False)
+                for row in _generators(ms, scale, columns, degree, tau, tol)]
+    elif null:
+        laws = [_polish(row, ms, scale, columns) for row in _rref(vt[len(s) - null:] / scale, tol)]
     return Discovery(laws, np.flatnonzero(frozen).tolist(), sr, tau, gap,
                      bool(null and gap < GAP_MIN), near, columns, len(k))
 
@@ -246,12 +248,62 @@ def _rref(rows: np.ndarray, tol: float) -> list[np.ndarray]:
     return [x for x in a if np.any(x)]
 
 
+def _generators(ms: np.ndarray, scale: np.ndarray, columns: list[Monomial], degree: int,
+                tau: float, tol: float) -> list[np.ndarray]:
+    """Polynomial laws that are not products of laws of lower degree: at each degree
+    ``d`` the rows of the null space's echelon form (columns of degree <= ``d``) whose
+    pivot is not a pivot of the products of the generators found so far."""
+    degrees = np.array([sum(p for _, p in m) for m in columns])
+    index = {_exponents(m): j for j, m in enumerate(columns)}
+    gens: list[np.ndarray] = []
+    for d in range(1, degree + 1):
+        cols = np.flatnonzero(degrees <= d)
+        _, s, vt = np.linalg.svd(ms[:, cols], full_matrices=False)
+        null = int(np.sum(s / s[0] <= tau))
+        full = np.zeros((null, len(columns)))
+        full[:, cols] = vt[len(s) - null:] / scale[cols]
+        known = [_product(combo, columns, index) for n in range(1, d + 1)
+                 for combo in itertools.combinations_with_replacement(gens, n)
+                 if sum(_degree(g, degrees) for g in combo) <= d]
+        taken = {int(np.flatnonzero(r)[0]) for r in _rref(np.array(known), tol)} if known else set()
+        gens += [r for r in _rref(full, tol) if int(np.flatnonzero(r)[0]) not in taken]
+    return gens
+
+
+def _exponents(mono: Monomial) -> tuple[tuple[int, float], ...]:
+    return tuple(sorted(mono))
+
+
+def _degree(coef: np.ndarray, degrees: np.ndarray) -> float:
+    return float(degrees[np.flatnonzero(coef)].max())
+
+
+def _product(factors: Sequence[np.ndarray], columns: list[Monomial],
+             index: dict) -> np.ndarray:
+    """Coefficients of the product of polynomials given by their coefficients."""
+    poly: dict[tuple, float] = {(): 1.0}
+    for f in factors:
+        nxt: dict[tuple, float] = {}
+        for mono, c in poly.items():
+            for j in np.flatnonzero(f):
+                powers = dict(mono)
+                for e, p in columns[j]:
+                    powers[e] = powers.get(e, 0.0) + p
+                key = tuple(sorted(powers.items()))
+                nxt[key] = nxt.get(key, 0.0) + c * f[j]
+        poly = nxt
+    out = np.zeros(len(columns))
+    for mono, c in poly.items():
+        out[index[mono]] += c
+    return out
+
+
 def _polish(coef: np.ndarray, ms: np.ndarray, scale: np.ndarray,
-            columns: list[Monomial]) -> Law:
-    """The law on ``coef``'s support, re-solved there, normalised and rounded where
-    exact."""
+            columns: list[Monomial], resolve: bool = True) -> Law:
+    """The law on ``coef``'s support (re-solved there unless ``resolve`` is false),
+    normalised and rounded where exact."""
     support = np.flatnonzero(coef)
-    if len(support) > 1:
+    if len(support) > 1 and resolve:
         _, _, vt = np.linalg.svd(ms[:, support], full_matrices=False)
         c = vt[-1] / scale[support]
     else:

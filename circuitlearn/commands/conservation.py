@@ -44,7 +44,7 @@ def _at_least(n: int):
 
 
 def run(args: argparse.Namespace) -> int:
-    from circuitlearn.analysis.conservation import conservation_laws
+    from circuitlearn.analysis.first_integrals import conservation_laws
     from circuitlearn.training.experiment import load_experiment
     from circuitlearn.training.setup import build
 
@@ -111,7 +111,7 @@ class ExperimentFlows:
         """``{label: (parameter, [(value, flow), ...])}`` of CL or of EP's nudgings."""
         import numpy as np
 
-        from circuitlearn.analysis.conservation import SURVIVAL_GRID
+        from circuitlearn.analysis.first_integrals import SURVIVAL_GRID
 
         if family == "cl":
             return {"cl": ("eta", [(v, self.flow("cl", eta=v)) for v in SURVIVAL_GRID])}
