@@ -230,6 +230,8 @@ def _rref(rows: np.ndarray, tol: float) -> list[np.ndarray]:
     """Reduced row echelon form of ``rows`` (r, n), pivots in column order."""
     a = rows.copy()
     r = len(a)
+    if r == 0:
+        return []
     top = np.max(np.abs(a))
     row = 0
     for j in range(a.shape[1]):

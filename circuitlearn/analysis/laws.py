@@ -237,7 +237,8 @@ def _gradient_frozen(problem: LearningProblem, comps: Components,
             continue
         ends = c.resistor_edges[comp.edges].ravel()
         held = np.unique(ends[np.isin(ends, np.flatnonzero(~np.isnan(drive[:, 0])))])
-        if len(held) and np.ptp(drive[held], axis=0).max() < 1e-12 * (1 + np.abs(drive).max()):
+        spread = np.ptp(drive[held], axis=0).max() if len(held) else np.inf
+        if spread < 1e-12 * (1 + np.nanmax(np.abs(drive))):
             out.update({int(e): "silenced by the data" for e in comp.edges})
     return out
 
