@@ -26,12 +26,44 @@ from circuitlearn.analysis.discovery import (
 )
 from circuitlearn.analysis.fidelity import fit_order
 from circuitlearn.analysis.laws import Law, structural_laws
+from circuitlearn.learning.modifiers import Modifier, Precondition, chain
+from circuitlearn.learning.rules import make_rule
 from circuitlearn.solver.problem import LearningProblem
 
 EXACT_BELOW = 1e-12
 """A law whose every drift cosine is below this is conserved exactly (rounding)."""
 SURVIVAL_GRID = (1e-3, 1e-2, 1e-1)
 """``eta``, and ``beta`` in units of the mean trainable conductance."""
+FOLLOW_SAMPLES = 12
+"""Fresh conductance samples at which followed laws are measured."""
+
+
+def rule_flow(problem: LearningProblem, name: str, params: dict, modifiers: Sequence[Modifier],
+              x: np.ndarray, y: np.ndarray) -> Flow:
+    """``F(k) = rule(k, x, y)``: the rule ``name`` of :data:`~circuitlearn.learning.rules.
+    RULES` followed by ``modifiers``, on the batch ``(x, y)``."""
+    rule = chain(make_rule(problem, name, **params), *modifiers)
+    return lambda k: rule(k, x, y)
+
+
+def followers(problem: LearningProblem, family: str, modifiers: Sequence[Modifier],
+              x: np.ndarray, y: np.ndarray, *, nudge: str = "conductance") -> dict:
+    """``{label: (parameter, [(value, flow), ...])}``: CL at ``eta`` in
+    :data:`SURVIVAL_GRID`, or EP with each nudging at ``beta`` = the grid times the
+    mean trainable conductance (S)."""
+    if family == "cl":
+        return {"cl": ("eta", [(v, rule_flow(problem, "cl", {"eta": v}, modifiers, x, y))
+                               for v in SURVIVAL_GRID])}
+    scale = float(np.mean(problem.circuit.conductance[problem.trainable]))
+    return {f"ep {nudging} ({nudge} nudge)": ("beta", [
+        (v * scale, rule_flow(problem, "ep", {"beta": v * scale, "nudging": nudging,
+                                              "nudge": nudge}, modifiers, x, y))
+        for v in SURVIVAL_GRID]) for nudging in ("positive", "negative", "centered")}
+
+
+def precondition_power(modifiers: Sequence[Modifier]) -> float:
+    """The total power ``a`` of the ``k^a`` preconditioners among ``modifiers``."""
+    return float(sum(m.power for m in modifiers if isinstance(m, Precondition)))
 
 
 def laplacian_condition(problem: LearningProblem, k: np.ndarray) -> float:
@@ -105,6 +137,7 @@ class ConservationReport:
     found: Discovery
     explained: list[str]
     survival: dict[str, list[Survival]] = field(default_factory=dict)
+    parameters: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         """The JSON document of ``circuitlearn conservation --json`` (README)."""
@@ -119,7 +152,7 @@ class ConservationReport:
             laws.append(item)
         f = self.found
         return {"rule": self.rule, "degree": self.degree, "basis": self.basis,
-                "powers": list(self.powers), "laws": laws,
+                "laws": laws, "parameters": self.parameters, "powers": list(self.powers),
                 "frozen_edges": [self.names[e] for e in f.frozen],
                 "samples": f.samples, "threshold": f.threshold,
                 "gap": None if not np.isfinite(f.gap) else f.gap, "ambiguous": f.ambiguous,
@@ -131,7 +164,10 @@ class ConservationReport:
         f, names = self.found, self.names
         gap = "none" if not np.isfinite(f.gap) else f"{f.gap:.1e}"
         powers = ", ".join("log" if p == 0 else f"{p:g}" for p in self.powers)
-        lines = [f"first integrals of the {self.rule} flow{' of ' + title if title else ''}",
+        shown = "".join(f" {k}={v}" for k, v in self.parameters.items()
+                        if k in ("eta", "beta", "nudging", "nudge"))
+        lines = [f"first integrals of the {self.rule}{shown} flow"
+                 f"{' of ' + title if title else ''}",
                  f"  {len(names)} edges ({len(f.frozen)} frozen), {self.basis} basis, powers "
                  f"{powers}, {f.samples} samples",
                  f"  {len(f.laws)} laws: singular values <= {f.threshold:.1e}, gap {gap}"
@@ -149,7 +185,7 @@ class ConservationReport:
             if not items:
                 continue
             lines.append(f"under {label}: drift cosine |grad f . F| / (|grad f| |F|) "
-                         f"(median of {12} samples)")
+                         f"(median of {FOLLOW_SAMPLES} samples)")
             head = ("#", *(f"{items[0].parameter}={v:.0e}" for v in items[0].values),
                     "status", "order")
             body = [(str(i + 1), *(f"{d:.1e}" for d in r.drift), r.status,
@@ -177,7 +213,8 @@ def conservation_laws(problem: LearningProblem, flow: Flow, k0: np.ndarray, *, r
                       degree: int = 3, basis: str = "separable", precondition: float = 0.0,
                       samples: int | None = None, x: np.ndarray | None = None,
                       followers: dict[str, tuple[str, list[tuple[float, Flow]]]] | None = None,
-                      seed: int = 0, trajectories: int = 3) -> ConservationReport:
+                      seed: int = 0, trajectories: int = 3,
+                      parameters: dict | None = None) -> ConservationReport:
     """Discover, verify and explain the laws of ``flow`` (named ``rule``).
 
     Parameters
@@ -199,6 +236,8 @@ def conservation_laws(problem: LearningProblem, flow: Flow, k0: np.ndarray, *, r
         ``eta``, EP at several ``beta``) under which every law is followed.
     trajectories : int
         Fresh RK4 trajectories for the drift of every law.
+    parameters : dict, optional
+        The rule's parameters, for the report.
     """
     movable = np.asarray(problem.trainable, bool)
     powers = powers_for(degree, precondition)
@@ -210,8 +249,10 @@ def conservation_laws(problem: LearningProblem, flow: Flow, k0: np.ndarray, *, r
     found.drift = trajectory_drift(found.laws, flow, starts) if found.laws else []
     predicted = structural_laws(problem, power=precondition, x=x).laws
     report = ConservationReport(rule, degree, basis, powers, problem.circuit.resistor_names,
-                                found, [_explain(law, predicted) for law in found.laws])
-    fresh = sample_conductances(k0, movable, 12, 1.0, np.random.default_rng(seed + 2))
+                                found, [_explain(law, predicted) for law in found.laws],
+                                parameters=dict(parameters or {}))
+    fresh = sample_conductances(k0, movable, FOLLOW_SAMPLES, 1.0,
+                                np.random.default_rng(seed + 2))
     for label, (parameter, family) in (followers or {}).items():
         report.survival[label] = survival(found.laws, family, fresh, parameter=parameter)
     return report

@@ -171,7 +171,7 @@ def drift_figures(drift: dict, out: Path) -> list[Path]:
                         f"(expected {EXPECTED[family]})")
     floor = drift["rates"]["gradient"][0]
     ax.axhline(max(floor, 1e-17), color="k", ls=":",
-               label=f"gradient flow: {floor:.1e} (rounding)")
+               label=f"gradient flow: {floor:.1e} (RK4 error; the law is exact)")
     ax.set_xlabel(r"$\eta$ (CL) or $\beta$ (EP, S)")
     ax.set_ylabel(r"drift rate $|Q(T)/Q(0) - 1|\,/\,T$ (1/s)")
     ax.set_title("order of the conservation law's breaking")

@@ -122,6 +122,13 @@ def test_pendant_block_with_an_output_is_frozen_for_the_gradient_flow_only(bed):
     grad, cl = make_rule(problem, "gradient")(k, x, y), make_rule(problem, "cl", eta=0.1)(k, x, y)
     assert np.abs(grad[block]).max() < 1e-15 * np.abs(grad).max()  # rounding only
     assert np.all(cl[block] < -1e-6 * np.abs(cl).max())  # CL lowers them
+    law = Law((((block[0], 1.0),), 1.0))
+    samples = sample_conductances(k, problem.trainable, 3, 1.0, np.random.default_rng(0))
+    for rule, params, order in (("cl", {}, 1.0), ("ep", {"nudging": "positive"}, 1.0),
+                                ("ep", {"nudging": "centered"}, 2.0)):
+        (row,) = survival([law], _family(problem, x, y, rule, **params), samples,
+                          parameter="eta" if rule == "cl" else "beta")
+        assert row.status == "approximate" and row.order == pytest.approx(order, abs=0.1)
 
 
 @pytest.mark.parametrize("a", [1.0, -1.0, 2.0])
