@@ -192,6 +192,10 @@ def discover(flow: Flow, k0: np.ndarray, *, degree: int = 3, basis: str = "separ
     if not columns or not len(k):
         return Discovery([], np.flatnonzero(frozen).tolist(), np.zeros(0), 0.0, np.inf,
                          False, np.zeros(0), columns, len(k))
+    if len(k) < len(columns):
+        raise CircuitLearnError(f"{len(k)} usable samples for {len(columns)} candidate terms: "
+                                f"the conditions cannot fix the coefficients (give at least "
+                                f"{len(columns)} samples; default max(4 x terms, 200))")
     m = rate_matrix(columns, k, f)
     scale = np.linalg.norm(m, axis=0)
     scale[scale == 0] = 1.0

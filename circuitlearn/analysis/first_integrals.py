@@ -138,6 +138,7 @@ class ConservationReport:
     explained: list[str]
     survival: dict[str, list[Survival]] = field(default_factory=dict)
     parameters: dict = field(default_factory=dict)
+    components: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         """The JSON document of ``circuitlearn conservation --json`` (README)."""
@@ -153,6 +154,7 @@ class ConservationReport:
         f = self.found
         return {"rule": self.rule, "degree": self.degree, "basis": self.basis,
                 "laws": laws, "parameters": self.parameters, "powers": list(self.powers),
+                "components": self.components,
                 "frozen_edges": [self.names[e] for e in f.frozen],
                 "samples": f.samples, "threshold": f.threshold,
                 "gap": None if not np.isfinite(f.gap) else f.gap, "ambiguous": f.ambiguous,
@@ -175,6 +177,11 @@ class ConservationReport:
         if f.near.size:
             lines.append(f"  {f.near.size} near-laws (approximately conserved), singular "
                          "values " + ", ".join(f"{v:.1e}" for v in f.near))
+        for c in self.components:
+            outs = ", ".join(c["outputs"]) or "none"
+            lines.append(f"  component {c['name']}: {len(c['edges'])} edges, outputs {outs}"
+                         + ("" if c["conserved_by_gradient_flow"] else
+                            " (its Q is not conserved: current source or fixed edge)"))
         if f.frozen:
             lines.append("  frozen edges (every function of their k conserved): "
                          + ", ".join(names[e] for e in f.frozen))
@@ -247,10 +254,11 @@ def conservation_laws(problem: LearningProblem, flow: Flow, k0: np.ndarray, *, r
     rng = np.random.default_rng(seed + 1)
     starts = sample_conductances(k0, movable, trajectories, 1.0, rng)
     found.drift = trajectory_drift(found.laws, flow, starts) if found.laws else []
-    predicted = structural_laws(problem, power=precondition, x=x).laws
+    structure = structural_laws(problem, power=precondition, x=x)
     report = ConservationReport(rule, degree, basis, powers, problem.circuit.resistor_names,
-                                found, [_explain(law, predicted) for law in found.laws],
-                                parameters=dict(parameters or {}))
+                                found, [_explain(law, structure.laws) for law in found.laws],
+                                parameters=dict(parameters or {}),
+                                components=structure.components.describe(problem))
     fresh = sample_conductances(k0, movable, FOLLOW_SAMPLES, 1.0,
                                 np.random.default_rng(seed + 2))
     for label, (parameter, family) in (followers or {}).items():

@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     exp_rule = setup.experiment.rule
     name = RULES.entry(args.rule or exp_rule.name).name
     follow = args.rule is not None and name in FOLLOWED
-    base = "gradient" if name in FOLLOWED else name
+    base = "gradient" if follow else name
     params = dict(exp_rule.params) if base == exp_rule.name else {}
     problem, x, y = setup.problem, setup.dataset.x_train, setup.dataset.y_train
     nudge = exp_rule.params.get("nudge", "conductance") if exp_rule.name == "ep" else "conductance"

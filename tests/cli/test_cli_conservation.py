@@ -44,6 +44,18 @@ def test_cl_reports_which_gradient_laws_survive(tmp_path, capsys):
     assert status["component"]["eta"] == [1e-3, 1e-2, 1e-1]
 
 
+def test_the_experiments_own_rule_is_the_default_flow(tmp_path):
+    exp = tmp_path / "cl.toml"
+    exp.write_text(_with_modifier(COMPONENTS, "decay", "rate = 0.0").replace(
+        'name = "gradient"', 'name = "cl"\neta = 0.1'))
+    out = tmp_path / "laws.json"
+    assert main(["conservation", str(exp), "--samples", "200", "--json", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert doc["rule"] == "cl" and doc["parameters"]["eta"] == 0.1
+    assert sorted(law["explained_by"] for law in doc["laws"]) == ["parallel", "series"]
+    assert [c["outputs"] for c in doc["components"]] == [["a2", "a4"], ["b4", "b1,b3"], []]
+
+
 def test_preconditioned_experiment_finds_log_laws(tmp_path):
     exp = tmp_path / "pre.toml"
     exp.write_text(_with_modifier(COMPONENTS, "precondition", "power = 2.0"))
@@ -65,6 +77,11 @@ def _with_modifier(path: Path, name: str, body: str) -> str:
 def test_unknown_rule_exits_2(capsys):
     assert main(["conservation", str(COMPONENTS), "--rule", "nope"]) == 2
     assert "unknown name 'nope'" in capsys.readouterr().err
+
+
+def test_too_few_samples_exit_2(capsys):
+    assert main(["conservation", str(COMPONENTS), "--samples", "20"]) == 2
+    assert "20 usable samples for 75 candidate terms" in capsys.readouterr().err
 
 
 def test_degree_below_one_is_a_usage_error(capsys):
