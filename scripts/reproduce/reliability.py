@@ -235,7 +235,8 @@ def reliability_figure(study: dict, path):
     for row, rule in zip(axes, RULES, strict=True):
         data = [np.log10([r["loss_ratio"] for r in runs if r["rule"] == rule
                           and r["setting"] == s]) for s in SETTINGS]
-        row[0].boxplot(data, tick_labels=SETTINGS, showfliers=False)
+        row[0].boxplot(data, showfliers=False)
+        row[0].set_xticks(range(1, len(SETTINGS) + 1), SETTINGS)
         for i, d in enumerate(data, start=1):
             jitter = np.random.default_rng(i).uniform(-0.15, 0.15, len(d))
             row[0].plot(i + jitter, d, ".", color="C0", alpha=0.5, ms=4)
