@@ -7,8 +7,11 @@ gradient flow conserves
 .. math:: Q = \sum_{e \in T} k_e^2 \quad (\mathrm{S}^2), \qquad
           \dot Q = 2 \sum_{e \in T} k_e \dot k_e ,
 
-over the trainable edges ``T``. Coupled learning and equilibrium propagation
-conserve it only in the small-nudge limit.
+over the trainable edges ``T``; in fact every component separately
+(:mod:`circuitlearn.analysis.components`). Coupled learning and equilibrium
+propagation conserve it only in the small-nudge limit. The other laws, and their
+discovery: :mod:`circuitlearn.analysis.laws`, :mod:`circuitlearn.analysis.discovery`,
+:mod:`circuitlearn.analysis.first_integrals`.
 
 >>> invariant_q(np.array([1.0, 2.0, 3.0]), np.array([True, False, True]))
 10.0

@@ -20,7 +20,8 @@ checkpoint stores (:meth:`ChainedRule.state_dict`) and restores
 modifier, so that a resumed run draws exactly what an uninterrupted one would.
 
 Declared once in :data:`MODIFIERS` (name, parameters, ranges): ``noise``,
-``quantize``, ``desynchronous``. :class:`Bounds` is also a modifier, and the
+``quantize``, ``desynchronous``, ``precondition`` (rate times ``k^power``) and
+``decay`` (an L2 term, ``- rate k``). :class:`Bounds` is also a modifier, and the
 integrators use the same object to clip ``k`` after each step.
 """
 
@@ -192,6 +193,33 @@ class Desynchronous(RandomModifier):
         return (out / self.fraction if self.rescale else out), state.advanced()
 
 
+@dataclass(frozen=True)
+class Precondition(Modifier):
+    r"""Rate scaled per edge by a power of its conductance, :math:`\dot k_e = k_e^a
+    r_e` (``a = power``, dimensionless; the rate's unit gains S^a), as in
+    maguzj/learning_circuit's ``modulating_f(k)``. The gradient flow then conserves
+    :math:`\sum_{C_j} k^{2-a}/(2-a)` per component (:math:`\sum \log k` for
+    ``a = 2``) in place of :math:`Q_j` (:mod:`circuitlearn.analysis.laws`)."""
+
+    power: float
+
+    def update(self, rate, k, state):
+        return rate * np.asarray(k, float) ** self.power, state
+
+
+@dataclass(frozen=True)
+class Decay(Modifier):
+    r"""An L2 term on the conductances: :math:`\dot k = r - \lambda k` (``rate``
+    :math:`\lambda` in 1/s), the gradient flow of :math:`L + \lambda/(2\alpha)
+    \lVert k\rVert^2`. It breaks every scaling law (:math:`\dot Q = -2\lambda Q`
+    under the gradient flow)."""
+
+    rate: float
+
+    def update(self, rate, k, state):
+        return rate - self.rate * np.asarray(k, float), state
+
+
 MODIFIERS = Registry("modifier")
 MODIFIERS.add("noise", Noise,
               Param("sigma", check=non_negative, doc="noise level (1, or S/s if additive)"),
@@ -206,6 +234,11 @@ MODIFIERS.add("desynchronous", Desynchronous,
               Param("fraction", check=unit_interval, doc="share of edges updated per call"),
               Param("rescale", "bool", False, doc="divide kept rates by fraction"),
               doc="random partial updates")
+MODIFIERS.add("precondition", Precondition,
+              Param("power", doc="exponent a of dk/dt = k^a rate (dimensionless)"),
+              doc="rate times k^power per edge")
+MODIFIERS.add("decay", Decay, Param("rate", check=non_negative, doc="L2 decay rate (1/s)"),
+              doc="L2 term: rate - decay k")
 
 
 def noise(sigma: float, kind: str | None = None) -> Noise:
@@ -223,6 +256,16 @@ def quantize(levels: int, *, step: float | None = None, range: float | None = No
 def desynchronous(fraction: float, *, rescale: bool | None = None) -> Desynchronous:
     """Desynchronous-update modifier, ``0 < fraction <= 1`` (:class:`Desynchronous`)."""
     return MODIFIERS.build("desynchronous", fraction=fraction, rescale=rescale)
+
+
+def precondition(power: float) -> Precondition:
+    """Preconditioning modifier ``dk/dt = k^power rate`` (:class:`Precondition`)."""
+    return MODIFIERS.build("precondition", power=power)
+
+
+def decay(rate: float) -> Decay:
+    """L2-decay modifier ``dk/dt = rate_rule - rate k`` (:class:`Decay`), ``rate`` in 1/s."""
+    return MODIFIERS.build("decay", rate=rate)
 
 
 # ------------------------------------------------------------------------ chain

@@ -20,7 +20,9 @@ problem and asks for output voltages :math:`V_O` (node voltages, or differences
     Rows of a CSV file (:mod:`circuitlearn.learning.data`).
 
 Every kind is declared once in :data:`DATA_KINDS` (name, parameters, ranges); the
-experiment reader and :func:`make_dataset` both check parameters there.
+experiment reader and :func:`make_dataset` both check parameters there. Every kind
+also takes ``augment`` (:mod:`circuitlearn.learning.augment`): the training set
+replaced by its orbit under a finite group acting on the inputs.
 
 >>> from circuitlearn.solver.examples import random_problem
 >>> problem = random_problem(0)[0]
@@ -35,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from circuitlearn.learning.augment import AUGMENT_PARAMS, augmented
 from circuitlearn.learning.data import IRIS_PATH, SCALINGS, Dataset, csv_dataset, iris
 from circuitlearn.learning.metrics import predict
 from circuitlearn.registry import (
@@ -148,6 +151,12 @@ DATA_KINDS.add("csv", _table(csv_dataset),
                doc="rows of a CSV file")
 DATA_KINDS.add("iris", _table(iris), Param("path", "path", None, doc="default: bundled"),
                *_TABLE, doc="Iris classification (4 features, 3 classes)")
+
+# Every kind accepts [task.data] augment (learning.augment): re-declared with those
+# parameters, its constructor followed by the augmentation.
+for _entry in [DATA_KINDS.entry(_name) for _name in DATA_KINDS.names()]:
+    DATA_KINDS.add(_entry.name, augmented(_entry.build), *_entry.params, *AUGMENT_PARAMS,
+                   doc=_entry.doc, aliases=_entry.aliases, checks=_entry.checks)
 
 
 def make_dataset(problem: LearningProblem, kind: str, **params: Any) -> Dataset:

@@ -9,7 +9,8 @@ steps (:mod:`circuitlearn.training.checkpoint`). Where it starts, and whether a
 checkpoint may be resumed, is decided by :mod:`circuitlearn.training.resume`; the
 folder is locked while the run uses it (:mod:`circuitlearn.training.folder`).
 
-Output folder: ``curves.csv``, ``curves.png``, ``summary.json``,
+Output folder: ``curves.csv``, ``invariants.csv`` (every per-component ``Q_j``,
+:mod:`circuitlearn.training.invariants`), ``curves.png``, ``summary.json``,
 ``checkpoint.npz``, ``trained.cir`` and ``best.cir``
 (:mod:`circuitlearn.training.outputs`), also after a divergence, an early stop,
 ``--max-steps`` or Ctrl-C. A run resumed from a checkpoint reproduces the
@@ -41,6 +42,7 @@ from circuitlearn.training.checkpoint import Checkpoint, load_checkpoint, save_c
 from circuitlearn.training.experiment import Experiment, load_experiment
 from circuitlearn.training.flow import Counter, make_rate, suggestion
 from circuitlearn.training.folder import RunFolder
+from circuitlearn.training.invariants import InvariantLog
 from circuitlearn.training.io import Progress, curves_dict
 from circuitlearn.training.monitor import Monitor, Stop
 from circuitlearn.training.result import TrainingResult
@@ -87,6 +89,7 @@ class Run:
         self.fingerprint = ckpt.fingerprint or setup.fingerprint()
         self.rate, self.before_step = make_rate(setup)
         self.counter = Counter(self.rate, ckpt.nfev)
+        self.invariants = InvariantLog(setup.problem)
 
     @classmethod
     def start(cls, experiment: Experiment, folder: str | Path, *, resume: bool = False,
@@ -139,6 +142,9 @@ class Run:
         rows = list(self.ckpt.rows)
         if not rows:
             rows.append((0, 0.0, *measure(self.setup, self.ckpt.k)))
+            self.invariants.record(0, 0.0, self.ckpt.k)
+        elif self.folder is not None:
+            self.invariants.resume(self.folder.path, [int(r[0]) for r in rows])
         y = self.setup.dataset.y_train
         monitor = Monitor(self.cfg, self.setup.mask, rows[0],
                           0.5 * float(np.mean(np.sum(y ** 2, axis=1))),
@@ -182,6 +188,7 @@ class Run:
             stop = monitor.after_step(k)
             if stop is None and (n % cfg.record_every == 0 or n == self.total):
                 rows.append((n, t, *measure(self.setup, k)))
+                self.invariants.record(n, t, k)
                 stop = monitor.after_row(rows, k)
             self.last = _Last(n, t, k, modifier_state, len(rows))
             bar.update(n, self._note(rows[-1], t), force=n >= stop_at or stop is not None)
@@ -214,6 +221,7 @@ class Run:
                           self.backend, wall, self.counter.count, self.fingerprint,
                           monitor.best)
         save_checkpoint(self.folder.path, ckpt)
+        self.invariants.write(self.folder.path, [int(r[0]) for r in rows[:last.nrows]])
 
     def _finish(self, rows: list, monitor: Monitor, stop: Stop | None,
                 start: float) -> TrainingResult:
@@ -221,12 +229,14 @@ class Run:
         rows = rows[:last.nrows]
         if int(rows[-1][0]) != last.step:  # the last step taken is always the final row
             rows = [*rows, (last.step, last.t, *measure(self.setup, last.k))]
+            self.invariants.record(last.step, last.t, last.k)
         status = stop.status if stop else ("completed" if last.step >= self.total else "stopped")
         reason = self._reason(stop, last) if stop else ""
         wall = self.ckpt.wall_s + time.perf_counter() - start
         summary = summarize(self.setup, status=status, reason=reason, step=last.step, t=last.t,
                             k=last.k, rows=rows, best=monitor.best, wall_s=wall,
                             rate_evaluations=self.counter.count, backend=self.backend)
+        summary.update(self.invariants.summary())
         folder = None if self.folder is None else self.folder.path
         if folder is not None:
             from circuitlearn.training.outputs import write_outputs
@@ -234,6 +244,7 @@ class Run:
             self._save(rows, monitor, "running" if status == "interrupted" else status, start)
             write_outputs(folder, self.setup, rows=rows, k=last.k, best=monitor.best,
                           summary=summary)
+            self.invariants.write(folder, [int(r[0]) for r in rows])
         result = TrainingResult(status, reason, curves_dict(rows), last.k,
                                 self.setup.circuit.with_conductance(last.k), self.setup.circuit,
                                 monitor.best, summary, folder)

@@ -124,7 +124,17 @@ def test_chain_state_round_trips_and_replays():
 
 
 def test_modifier_registry_declares_parameters():
-    assert set(MODIFIERS.names()) == {"noise", "quantize", "desynchronous"}
+    assert set(MODIFIERS.names()) == {"noise", "quantize", "desynchronous", "precondition", "decay"}
     assert MODIFIERS.resolve("noise", {"sigma": 1}) == {"sigma": 1.0, "kind": "multiplicative"}
     with pytest.raises(ParameterError, match="sigma: missing"):
         MODIFIERS.resolve("noise", {})
+
+
+def test_precondition_and_decay_modifiers():
+    k, rate = np.array([0.5, 2.0]), np.array([1.0, -1.0])
+    pre = MODIFIERS.build("precondition", power=2.0)
+    np.testing.assert_array_equal(pre.update(rate, k, None)[0], [0.25, -4.0])
+    dec = MODIFIERS.build("decay", rate=0.1)
+    np.testing.assert_allclose(dec.update(rate, k, None)[0], [0.95, -1.2])
+    with pytest.raises(ParameterError, match="rate: must not be negative"):
+        MODIFIERS.build("decay", rate=-1.0)
