@@ -4,7 +4,9 @@ Every ``record_every`` steps a row of ``curves.csv`` holds
 
 * ``train_loss``, ``test_loss``: :math:`L = \tfrac12 \langle \lVert V_O - y \rVert^2
   \rangle_b` over the training and test sets (V^2,
-  :func:`~circuitlearn.learning.metrics.mse_loss`);
+  :func:`~circuitlearn.learning.metrics.mse_loss`), times the data set's
+  ``info["loss_scale"]`` when it has one (flow data: ``(lam/C)^2``, so the curves
+  are the flow-matching loss in V^2/s^2, :mod:`circuitlearn.learning.flowdata`);
 * ``accuracy``: fraction of test rows with ``argmax V_O`` equal to the label
   (classification only);
 * ``invariant_q``: :math:`Q = \sum_{e\ \mathrm{trainable}} k_e^2` (S^2,
@@ -37,7 +39,9 @@ def evaluate(setup: Setup, k: np.ndarray) -> tuple[float, ...]:
     out_test = solver.outputs(solver.free(data.x_test))
     acc = accuracy(out_test, data.labels_test) if data.is_classification else math.nan
     power = float(np.mean(solver.power(data.x_train)))
-    return (mse_loss(out_train, data.y_train), mse_loss(out_test, data.y_test), acc,
+    scale = data.info.get("loss_scale", 1.0)
+    return (scale * mse_loss(out_train, data.y_train), scale * mse_loss(out_test, data.y_test),
+            acc,
             invariant_q(k, setup.mask), power)
 
 
