@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from circuitlearn._version import __version__
 from circuitlearn.errors import CircuitLearnError
 
-COMMANDS = ("simulate", "validate", "train", "bench", "sensitivity", "fidelity")
+COMMANDS = ("simulate", "validate", "train", "bench", "sensitivity", "fidelity", "generate")
 
 
 def _load(name: str):
