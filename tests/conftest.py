@@ -24,3 +24,20 @@ def conformance_dir() -> Path:
     if not CONFORMANCE.is_dir():
         pytest.skip(f"conformance netlists not found at {CONFORMANCE}")
     return CONFORMANCE
+
+
+def _has_scikit_learn() -> bool:
+    try:
+        import sklearn  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Tests of the digits experiment need the optional extra ``digits``."""
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    digits = any("digits" in str(v) for v in params.values()) or "digits" in item.name
+    if digits and not _has_scikit_learn():
+        pytest.skip("needs scikit-learn for the digits data: pip install "
+                    "'circuitlearn[digits]'")

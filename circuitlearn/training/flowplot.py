@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 
 def _metrics_text(gen: Generation) -> str:
-    return ", ".join(f"{k} = {v:.3g} V" for k, v in gen.metrics.items())
+    return ", ".join(f"{k} = {v:.3f} V" for k, v in gen.metrics.items())
 
 
 def plot_generation(gen: Generation, path: str | Path, *, title: str = "") -> Path:
@@ -52,7 +52,7 @@ def _image_grids(gen: Generation, side: int, cols: int = 8, rows: int = 4):
     if gen.fit is not None:
         panels.append(("Gaussian fitted to the data", gen.fit))
     panels.append(("data (held out)", gen.reference))
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.4 * len(panels), 2.0))
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 2.6))
     for ax, (label, pts) in zip(np.atleast_1d(axes), panels, strict=True):
         n = min(len(pts), cols * rows)
         grid = -np.ones((rows * (side + 1) - 1, cols * (side + 1) - 1))

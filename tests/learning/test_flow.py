@@ -144,6 +144,26 @@ def test_rk4_generation_matches_the_matrix_exponential(time):
     assert np.abs(x[1] - (x0 @ phi.T + shift)).max() <= 1e-9 * np.abs(x[1]).max()
 
 
+def test_rk4_step_matrix_is_the_four_stage_rk4():
+    field = _field(time=True, seed=4)
+    a, c0, c1 = field.affine()
+    x = np.random.default_rng(5).normal(size=(2, 3))
+    h, t = 0.1, 0.25
+    ours = integrate_flow(field, x, [t, t + 3 * h], max_step=h)[-1]
+
+    def v(t, x):
+        return x @ a.T + c0 + t * c1
+
+    for i in range(3):
+        s = t + i * h
+        k1 = v(s, x)
+        k2 = v(s + h / 2, x + h / 2 * k1)
+        k3 = v(s + h / 2, x + h / 2 * k2)
+        k4 = v(s + h, x + h * k3)
+        x = x + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+    assert np.allclose(ours, x, rtol=0, atol=1e-14 * np.abs(x).max())
+
+
 def test_ot_pairing_is_the_cheapest_permutation():
     rng = np.random.default_rng(4)
     x0, x1 = rng.normal(size=(6, 2)), rng.normal(size=(6, 2)) + 1
