@@ -321,26 +321,26 @@ def _alpha(unit: str) -> Param:
 _PATH = Param("path", "str", "moments", choices=PATHS,
               doc="batch moments (one factorization) or explicit states")
 
+
+def _ep_params(beta: str, nudging: str) -> tuple[Param, ...]:
+    """EP's parameters: ``beta`` (S) described by ``beta``, default ``nudging``."""
+    return (Param("beta", check=finite_positive, doc=beta), _alpha("S^2/(V^2 s)"),
+            Param("nudging", "str", nudging, choices=NUDGINGS, doc="sign(s) of the nudge"),
+            _PATH, Param("nudge", "str", "conductance", choices=NUDGES,
+                         doc="nudge by a conductance beta, or by the fixed current "
+                             "beta (y - C V_F) (exact for linear networks)"))
+
+
 RULES = Registry("learning rule")
 RULES.add("cl", CoupledLearning,
           Param("eta", check=unit_interval, doc="clamping fraction (dimensionless)"),
           _alpha("S/(V^2 s)"), _PATH, aliases=("coupled_learning",), doc="coupled learning")
 RULES.add("ep", EquilibriumPropagation,
-          Param("beta", check=finite_positive, doc="nudge conductance (S); nudging sets the sign"),
-          _alpha("S^2/(V^2 s)"),
-          Param("nudging", "str", "positive", choices=NUDGINGS, doc="sign(s) of the nudge"),
-          _PATH, Param("nudge", "str", "conductance", choices=NUDGES,
-                       doc="nudge by a conductance beta, or by the fixed current "
-                           "beta (y - C V_F) (exact for linear networks)"),
+          *_ep_params("nudge conductance (S); nudging sets the sign", "positive"),
           aliases=("equilibrium_propagation",), doc="equilibrium propagation")
 RULES.add("gradep", GradientEP,
-          Param("beta", check=finite_positive, doc="nudge conductance (S) from each visible "
-                "node to a source at y = x + (C/lam) u"),
-          _alpha("S^2/(V^2 s)"),
-          Param("nudging", "str", "centered", choices=NUDGINGS, doc="sign(s) of the nudge"),
-          _PATH, Param("nudge", "str", "conductance", choices=NUDGES,
-                       doc="nudge by a conductance beta, or by the fixed current "
-                           "beta (y - V_F)"),
+          *_ep_params("nudge conductance (S) from each visible node to a source at "
+                      "y = x + (C/lam) u", "centered"),
           aliases=("gradient_ep",), doc="gradient equilibrium propagation (flow matching)")
 RULES.add("gradient", GradientFlow, _alpha("S^2/(V^2 s)"), _PATH,
           aliases=("adjoint", "gradient_flow"), doc="exact gradient flow (adjoint method)")
@@ -350,9 +350,9 @@ RULES.add("dual", TwoNetworks, _alpha("S^2/(V^2 s)"), _PATH, aliases=("two_netwo
 
 def make_rule(problem: LearningProblem, name: str, **params: object) -> LocalRule:
     """The rule ``name`` of :data:`RULES` for ``problem``, ``params`` checked there:
-    ``"cl"`` (``eta``, ``alpha``, ``path``), ``"ep"`` (``beta``, ``alpha``,
-    ``nudging``, ``path``, ``nudge``), ``"gradient"`` and ``"dual"`` (``alpha``,
-    ``path``), and aliases.
+    ``"cl"`` (``eta``, ``alpha``, ``path``), ``"ep"`` and ``"gradep"`` (``beta``,
+    ``alpha``, ``nudging``, ``path``, ``nudge``), ``"gradient"`` and ``"dual"``
+    (``alpha``, ``path``), and aliases.
 
     Raises
     ------

@@ -21,18 +21,15 @@ capacitors per coordinate with their common mode tied).
 
 from __future__ import annotations
 
-import os
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from circuitlearn.errors import ProblemError, RawFileError, SpiceFailed, SpiceUnavailable
+from circuitlearn.errors import ProblemError, SpiceFailed
 from circuitlearn.learning.flow import FlowField, integrate_flow
 from circuitlearn.spice import batch
-from circuitlearn.spice.common import INSTALL_HINT, triage_messages
-from circuitlearn.spice.rawfile import read_rawfile
+from circuitlearn.spice.deck import Deck
 
 OPTIONS = ".options reltol=1e-7 abstol=1e-15 vntol=1e-12 chgtol=1e-20 method=gear"
 
@@ -77,37 +74,15 @@ def generator_deck(field: FlowField, x0: np.ndarray, t_end: float, *,
 
 
 def run_transient(deck: str, timeout: float = 600.0) -> dict[str, np.ndarray]:
-    """Run ``deck`` with ``ngspice -b`` and return its transient vectors by lower-case
-    name (``time`` in s, ``v(node)`` in V).
+    """Run ``deck`` (with its ``.tran`` card) in ngspice and return the transient
+    vectors by lower-case name (``time`` in s, ``v(node)`` in V).
 
     Raises
     ------
     SpiceUnavailable, SpiceFailed
     """
-    executable = batch.find_executable()
-    if executable is None:
-        raise SpiceUnavailable(f"the ngspice program was not found on PATH; {INSTALL_HINT}")
-    with batch._scratch_dir() as scratch:
-        raw, path = Path(scratch) / "tran.raw", Path(scratch) / "tran.cir"
-        control = [".control", "set filetype=binary", "run", f"write {raw}", "quit 0",
-                   ".endc", ".end", ""]
-        path.write_text(deck + "\n".join(control), encoding="utf-8")
-        try:
-            proc = subprocess.run([executable, "-b", str(path)], cwd=scratch,
-                                  env=dict(os.environ, LC_ALL="C", LANG="C"),
-                                  stdin=subprocess.DEVNULL, capture_output=True,
-                                  timeout=timeout, check=False)
-        except subprocess.TimeoutExpired:
-            raise SpiceFailed(f"ngspice .tran did not finish within {timeout:.0f} s") from None
-        triage = triage_messages([("stderr", line) for line in
-                                  proc.stderr.decode("utf-8", "replace").splitlines()])
-        if triage.errors or proc.returncode != 0:
-            raise SpiceFailed("ngspice .tran failed: "
-                              + "; ".join(triage.errors[:3] or [f"status {proc.returncode}"]))
-        try:
-            plot = read_rawfile(raw)[-1]
-        except (FileNotFoundError, RawFileError, IndexError) as exc:
-            raise SpiceFailed(f"ngspice wrote no transient rawfile ({exc})") from None
+    lines = deck.rstrip("\n").split("\n")
+    plot = batch.run_analysis(Deck(lines, Path.cwd(), "<generator deck>"), "run", timeout)
     return {name: np.real(v) for name, v in plot.vectors.items()}
 
 
