@@ -3,7 +3,8 @@
 Networks come from SPICE netlists (:func:`load`, :func:`parse`, :func:`write`), DC
 operating points from :func:`solve`, learning problems from :func:`make_problem`
 with their free, clamped and nudged states (:class:`EquilibriumSolver`), rules
-from :func:`make_rule`, runs from :func:`train`, ngspice cross-checks from
+from :func:`make_rule`, runs from :func:`train` (an experiment file) or :func:`fit`
+(arrays), ngspice cross-checks from
 :func:`validate_netlist` and :func:`validate_experiment`.
 
 Names load on first use (PEP 562), so ``import circuitlearn`` and the command line
@@ -44,6 +45,8 @@ _API = {
     "integrate": "circuitlearn.learning.integrate",
     "load_experiment": "circuitlearn.training.experiment",
     "train": "circuitlearn.training.run",
+    "fit": "circuitlearn.training.fit",
+    "TrainingResult": "circuitlearn.training.result",
     "validate_netlist": "circuitlearn.spice.validation",
     "validate_experiment": "circuitlearn.spice.states",
     "validate_gradient": "circuitlearn.spice.gradient",

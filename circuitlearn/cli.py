@@ -1,4 +1,4 @@
-"""Command-line interface: ``circuitlearn {simulate,validate,train,bench,...} ...``.
+"""Command-line interface: ``circuitlearn {simulate,validate,train,evaluate,draw,...} ...``.
 
 Each sub-command lives in :mod:`circuitlearn.commands` as a module with ``HELP``
 (one line), ``add_arguments(parser)`` and ``run(args) -> int``. Bad input
@@ -17,7 +17,8 @@ from collections.abc import Sequence
 from circuitlearn._version import __version__
 from circuitlearn.errors import CircuitLearnError
 
-COMMANDS = ("simulate", "validate", "train", "bench", "sensitivity", "fidelity", "generate")
+COMMANDS = ("simulate", "validate", "train", "evaluate", "draw", "bench", "sensitivity",
+            "fidelity", "generate")
 
 
 def _load(name: str):
@@ -55,9 +56,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CircuitLearnError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:  # a TrainingInterrupted says where the run stopped
+        print(str(exc) or "interrupted", file=sys.stderr)
         return 130
+    except MemoryError as exc:
+        print(f"error: out of memory: {exc or 'an allocation failed'}", file=sys.stderr)
+        return 2
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
         return 0

@@ -1,4 +1,5 @@
-"""Every exception circuitlearn raises; all derive from :class:`CircuitLearnError`.
+"""Every exception circuitlearn raises; all derive from :class:`CircuitLearnError`
+except :class:`TrainingInterrupted`, a :class:`KeyboardInterrupt`.
 
 The CLI turns a :class:`CircuitLearnError` into a one-line message on stderr and exit
 status 2, never a traceback. Each message names where the problem is: the file and
@@ -112,6 +113,29 @@ class IntegrationError(CircuitLearnError):
 
 class ExperimentError(CircuitLearnError):
     """An experiment file (TOML) that cannot be used: names the file and the key."""
+
+
+class DataError(CircuitLearnError, ValueError):
+    """A data file (CSV) that cannot be used: names the file, the line and the column."""
+
+
+class RunFolderError(CircuitLearnError):
+    """A run folder that cannot be used: it exists (no ``--resume``/``--force``), is in
+    use by another process, cannot be created, or holds a damaged checkpoint."""
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a training run, after the run wrote its partial outputs.
+
+    A :class:`KeyboardInterrupt` (so it stops a script like any Ctrl-C), not a
+    :class:`CircuitLearnError`; ``str(exc)`` says where the run stopped and
+    :attr:`result` holds the partial
+    :class:`~circuitlearn.training.result.TrainingResult`.
+    """
+
+    def __init__(self, message: str, result: object = None):
+        super().__init__(message)
+        self.result = result
 
 
 # -------------------------------------------------------------------- ngspice

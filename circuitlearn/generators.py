@@ -139,7 +139,7 @@ def _delaunay(nodes: int, mean_degree: float, *, conductance: Conductance, seed:
     if nodes < dimension + 1:
         raise ValueError(f"a {dimension}D Delaunay network needs at least {dimension + 1} nodes")
     rng = np.random.default_rng(seed)
-    edges = delaunay_edges(rng.random((nodes, dimension)))
+    edges = delaunay_edges(_points(rng, nodes, dimension))
     keep = round(mean_degree * nodes / 2)
     if not nodes - 1 <= keep <= len(edges):
         raise ValueError(f"mean degree {mean_degree} is out of reach for {nodes} nodes "
@@ -149,6 +149,11 @@ def _delaunay(nodes: int, mean_degree: float, *, conductance: Conductance, seed:
     k = sample_conductances(len(kept), conductance=conductance, seed=rng)
     return from_edges(nodes, kept, k, f"disordered network, {nodes} nodes, mean degree "
                       f"{2 * len(kept) / nodes:.3f}")
+
+
+def _points(rng: np.random.Generator, nodes: int, dimension: int) -> np.ndarray:
+    """The random points of a Delaunay network: the first draw of its generator."""
+    return rng.random((nodes, dimension))
 
 
 def _two_or_three(d: int) -> str | None:
@@ -207,6 +212,24 @@ def delaunay_network(nodes: int, mean_degree: float, **params: Any) -> Circuit:
     the graph connected (:func:`prune_connected`) until
     :math:`E = \mathrm{round}(z N / 2)` remain. Options ``conductance``, ``seed``."""
     return generate("delaunay", nodes=nodes, mean_degree=mean_degree, **params)
+
+
+def node_positions(name: str, **params: Any) -> np.ndarray | None:
+    """Coordinates (N, d) of the nodes ``n1 .. nN`` that generator ``name`` places
+    with ``params``: lattice node ``(r, c)`` at ``(c, -r)``, Delaunay nodes at their
+    random points; None for random regular graphs (no geometry).
+
+    >>> node_positions("square", rows=2, cols=2).tolist()
+    [[0.0, 0.0], [1.0, 0.0], [0.0, -1.0], [1.0, -1.0]]
+    """
+    p = GENERATORS.resolve(name, params)
+    name = GENERATORS.entry(name).name
+    if name in ("square", "triangular"):
+        r, c = np.divmod(np.arange(p["rows"] * p["cols"]), p["cols"])
+        return np.stack([c, -r], axis=1).astype(float)
+    if name == "delaunay":
+        return _points(np.random.default_rng(p["seed"]), p["nodes"], p["dimension"])
+    return None
 
 
 # ---------------------------------------------------------------- inspection

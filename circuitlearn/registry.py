@@ -55,6 +55,7 @@ _KINDS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "int": (lambda v: isinstance(v, numbers.Integral) and not isinstance(v, bool), "an integer"),
     "float": (_real, "a number"),
     "str": (lambda v: isinstance(v, str), "a string"),
+    "float|auto": (lambda v: _real(v) or v == "auto", 'a number or "auto"'),
     "path": (lambda v: isinstance(v, str), "a file path (string)"),
     "bool": (lambda v: isinstance(v, bool), "true or false"),
     "table": (lambda v: isinstance(v, dict), "a table"),
@@ -68,7 +69,7 @@ _KINDS: dict[str, tuple[Callable[[Any], bool], str]] = {
         _list_of(x, lambda y: isinstance(y, str)) and len(x) == 2)),
         "a list of node names or [node, node] pairs"),
 }
-_NUMERIC = ("float", "range", "list[float]")
+_NUMERIC = ("float", "range", "list[float]", "float|auto")
 
 
 def kind_ok(value: Any, kind: str) -> bool:
@@ -97,9 +98,9 @@ def unit_interval(v: float) -> str | None:
     return None if 0 < v <= 1 else f"must lie in (0, 1], got {v}"
 
 
-def fraction(v: float) -> str | None:
-    """Check that ``0 < v < 1``."""
-    return None if 0 < v < 1 else f"must lie strictly between 0 and 1, got {v}"
+def unit_fraction(v: float) -> str | None:
+    """Check that ``0 <= v < 1``."""
+    return None if 0 <= v < 1 else f"must lie in [0, 1), got {v}"
 
 
 def non_empty(v: list) -> str | None:
@@ -178,7 +179,7 @@ class Param:
         """
         if not kind_ok(value, self.kind):
             raise ValueError(f"expected {_KINDS[self.kind][1]}, got {value!r}")
-        if self.kind == "float":
+        if self.kind == "float" or (self.kind == "float|auto" and value != "auto"):
             value = float(value)
         elif self.kind == "int":
             value = int(value)
@@ -186,7 +187,7 @@ class Param:
             value = [float(v) for v in value]
         if self.finite and self.kind in _NUMERIC:
             numbers_ = value if isinstance(value, list) else [value]
-            if not all(math.isfinite(v) for v in numbers_):
+            if not all(math.isfinite(v) for v in numbers_ if not isinstance(v, str)):
                 raise ValueError(f"must be finite, got {value}")
         if self.choices is not None and value not in self.choices:
             raise ValueError(f"must be one of {', '.join(self.choices)}; got {value!r}")

@@ -17,7 +17,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true",
                         help='print {"node_voltages": {...}, "source_currents": {...}} as JSON')
     parser.add_argument("--resistors", action="store_true",
-                        help="also print each resistor's current (A) and dissipated power (W)")
+                        help="also print each resistor's current (A) and dissipated power (W); "
+                             'with --json under "resistors": {name: {"current", "power"}}')
 
 
 def run(args: argparse.Namespace) -> int:
@@ -26,10 +27,21 @@ def run(args: argparse.Namespace) -> int:
 
     op = solve(load(args.netlist))
     if args.json:
-        print(json.dumps(op.to_dict(), indent=2))
+        data = op.to_dict()
+        if args.resistors:
+            data["resistors"] = resistor_dict(op)
+        print(json.dumps(data, indent=2))
     else:
         print(format_table(op, resistors=args.resistors))
     return 0
+
+
+def resistor_dict(op: OperatingPoint) -> dict[str, dict[str, float]]:
+    """``{resistor: {"current": A, "power": W}}``; the current flows from the resistor's
+    first node to its second."""
+    rows = zip(op.circuit.resistor_names, op.resistor_currents(), op.resistor_power(),
+               strict=True)
+    return {n: {"current": float(i), "power": float(p)} for n, i, p in rows}
 
 
 def format_table(op: OperatingPoint, *, resistors: bool = False) -> str:

@@ -301,27 +301,33 @@ def integrate(rate: Rate, k0: np.ndarray, *, t_end: float, dt: float, method: st
 
 
 class ExampleSchedule:
-    """Which training example is presented in online mode.
+    """Which training examples are presented in online and mini-batch mode.
 
-    The example switches every ``tau`` seconds; window ``w = floor(t / tau)``
-    shows example ``perm_e[w mod n]`` where ``perm_e`` is a fresh permutation for
-    epoch ``e = w // n`` drawn from ``numpy.random.default_rng([seed, e])``. The
-    schedule is a pure function of the window index, so it needs no saved state.
+    Each epoch is a fresh permutation ``perm_e`` of the ``n`` examples drawn from
+    ``numpy.random.default_rng([seed, e])``, cut into ``ceil(n / batch_size)``
+    consecutive batches (the last one may be smaller). The batch switches every
+    ``tau`` seconds: window ``w = floor(t / tau)`` shows batch ``w mod nb`` of epoch
+    ``e = w // nb``. With ``batch_size = 1`` (online mode) that is example
+    ``perm_e[w mod n]``. The schedule is a pure function of the window index, so it
+    needs no saved state.
 
     Parameters
     ----------
     n_examples : int
     tau : float
-        Presentation time of one example (s).
+        Presentation time of one batch (s).
     seed : int
+    batch_size : int
     """
 
-    def __init__(self, n_examples: int, tau: float, seed: int = 0):
-        if n_examples < 1 or not tau > 0:
-            raise ValueError("need at least one example and tau > 0")
+    def __init__(self, n_examples: int, tau: float, seed: int = 0, batch_size: int = 1):
+        if n_examples < 1 or not tau > 0 or batch_size < 1:
+            raise ValueError("need at least one example, tau > 0 and batch_size >= 1")
         self.n = n_examples
         self.tau = tau
         self.seed = seed
+        self.batch_size = min(batch_size, n_examples)
+        self.batches = -(-n_examples // self.batch_size)
         self._epoch = -1
         self._perm = np.arange(n_examples)
 
@@ -329,11 +335,16 @@ class ExampleSchedule:
         """Index of the presentation window containing time ``t`` (s)."""
         return max(0, math.floor(t / self.tau + 1e-9))
 
-    def example(self, t: float) -> int:
-        """Index of the example presented at time ``t`` (s)."""
+    def batch(self, t: float) -> np.ndarray:
+        """Indices of the examples presented at time ``t`` (s)."""
         w = self.window(t)
-        epoch = w // self.n
+        epoch = w // self.batches
         if epoch != self._epoch:
             self._perm = np.random.default_rng([self.seed, epoch]).permutation(self.n)
             self._epoch = epoch
-        return int(self._perm[w % self.n])
+        start = (w % self.batches) * self.batch_size
+        return self._perm[start:start + self.batch_size]
+
+    def example(self, t: float) -> int:
+        """Index of the first example presented at time ``t`` (s) (the only one online)."""
+        return int(self.batch(t)[0])

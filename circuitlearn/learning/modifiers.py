@@ -129,6 +129,11 @@ class Bounds(Modifier):
         """``k`` clipped into the box (S)."""
         return np.clip(np.asarray(k, float), self.k_min, self.k_max)
 
+    def at_bound(self, k: np.ndarray) -> np.ndarray:
+        """Mask of the conductances on (or beyond) a bound, ``k <= k_min`` or
+        ``k >= k_max`` (their rate is restricted)."""
+        return (k <= self.k_min) | (k >= self.k_max)
+
 
 # -------------------------------------------------------------------- modifiers
 @dataclass(frozen=True)

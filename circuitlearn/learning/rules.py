@@ -348,6 +348,16 @@ RULES.add("dual", TwoNetworks, _alpha("S^2/(V^2 s)"), _PATH, aliases=("two_netwo
           doc="exact gradient flow from the free and the adjoint networks' drops")
 
 
+def alpha_unit(name: str) -> str:
+    """Unit of rule ``name``'s learning rate ``alpha``.
+
+    >>> alpha_unit("cl"), alpha_unit("ep")
+    ('S/(V^2 s)', 'S^2/(V^2 s)')
+    """
+    doc = RULES.entry(name).param("alpha").doc
+    return doc[doc.index("(") + 1:-1]
+
+
 def make_rule(problem: LearningProblem, name: str, **params: object) -> LocalRule:
     """The rule ``name`` of :data:`RULES` for ``problem``, ``params`` checked there:
     ``"cl"`` (``eta``, ``alpha``, ``path``), ``"ep"`` and ``"gradep"`` (``beta``,

@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from circuitlearn.learning.data import IRIS_PATH, Dataset, csv_dataset, iris
+from circuitlearn.learning.data import IRIS_PATH, SCALINGS, Dataset, csv_dataset, iris
 from circuitlearn.learning.flowdata import PAIRINGS, TARGETS, flow_dataset
 from circuitlearn.learning.metrics import predict
 from circuitlearn.registry import (
@@ -47,8 +47,8 @@ from circuitlearn.registry import (
     at_least,
     exactly_one,
     finite_positive,
-    fraction,
     positive_range,
+    unit_fraction,
 )
 from circuitlearn.solver.problem import LearningProblem
 
@@ -120,8 +120,12 @@ def _table(read: Any) -> Any:
 
 
 _SEED = Param("seed", "int", 0, check=at_least(0), doc="random seed")
-_TABLE = (Param("test_fraction", default=0.3, check=fraction, doc="share of rows held out"),
-          _SEED, Param("input_range", "range", [0.0, 1.0], doc="scaled input range (V)"),
+_TABLE = (Param("test_fraction", default=None, check=unit_fraction,
+                doc="share of rows held out (0.3; 0 with test_path: no test set)"),
+          Param("test_path", "path", None, doc="CSV file of the test set (same columns)"),
+          _SEED, Param("scaling", "str", "minmax", choices=SCALINGS,
+                       doc="minmax: features onto input_range; none: volts as given"),
+          Param("input_range", "range", None, doc="minmax range (V), default [0, 1]"),
           Param("signed", "bool", False, doc="each feature drives +x and -x sources"),
           Param("target_low", default=0.0, doc="target of the other classes (V)"),
           Param("target_high", default=0.5, doc="target of the labelled class (V)"))
@@ -164,7 +168,7 @@ DATA_KINDS.add("flow", flow_dataset,
                Param("time", "bool", False, doc="the last input is a time source at t (V)"),
                Param("n_train", "int", 1024, check=at_least(1), doc="training pairs"),
                Param("n_test", "int", 1024, check=at_least(1), doc="test pairs"),
-               Param("test_fraction", default=0.2, check=fraction,
+               Param("test_fraction", default=0.2, check=unit_fraction,
                      doc="digits held out for the test pairs"), _SEED,
                doc="flow matching: source to target pairs for a GradEP circuit")
 

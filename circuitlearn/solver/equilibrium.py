@@ -45,7 +45,13 @@ import numpy as np
 
 from circuitlearn.errors import ProblemError, SingularMatrixError
 from circuitlearn.solver.factor import Factorization, default_backend
-from circuitlearn.solver.moments import BatchMoments, as_batch, contrast, error_moments
+from circuitlearn.solver.moments import (
+    BatchMoments,
+    as_batch,
+    chunks,
+    contrast,
+    error_moments,
+)
 from circuitlearn.solver.problem import LearningProblem, make_problem
 
 __all__ = [
@@ -235,6 +241,23 @@ class EquilibriumSolver:
         e = self.problem.circuit.resistor_edges
         V = np.asarray(V)
         return V[..., e[:, 0]] - V[..., e[:, 1]]
+
+    def free_outputs(self, x: np.ndarray) -> np.ndarray:
+        """Free-state outputs ``C V_F = C H [x, 1]`` (B, n_out), V, from the free map:
+        no state of size N per example is formed (memory O(B n_out))."""
+        x = as_batch(x, self.problem.num_inputs, "x")
+        ch = self.outputs(self.free_map.T)  # (n_in + 1, n_out)
+        out = np.empty((len(x), self.problem.num_outputs))
+        for rows in chunks(len(x)):
+            out[rows] = x[rows] @ ch[:-1] + ch[-1]
+        return out
+
+    def mean_power(self, drive_moment: np.ndarray) -> float:
+        """Free-state power averaged over a batch, ``mean_b sum_e k_e dV_e^2`` (W), from
+        the batch's drive moment ``mean_b u u^T`` (:func:`~circuitlearn.solver.moments.
+        drive_moment`): ``tr(D^T K D Sigma_uu)`` with ``D = B H``."""
+        d = self.edge_drops(self.free_map)
+        return float(np.sum((d.T @ (self.k[:, None] * d)) * drive_moment))
 
     def power(self, x: np.ndarray) -> np.ndarray:
         """Power dissipated in the resistors in the free state, ``sum_e k_e dV_e^2``

@@ -48,7 +48,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from circuitlearn.errors import SingularMatrixError
+from circuitlearn.errors import ParameterError, SingularMatrixError
 
 try:  # pragma: no cover - depends on the optional extra
     from sksparse.cholmod import CholmodError, CholmodNotPositiveDefiniteError
@@ -82,9 +82,9 @@ def default_backend() -> str:
     if not name:
         return available_backends()[0]
     if name not in available_backends():
-        raise ValueError(f"factorization backend {name!r} (from "
-                         f"{'set_default_backend' if _override else ENV_BACKEND}) is not "
-                         f"available (available: {', '.join(available_backends())})")
+        where = "set_default_backend" if _override else f"environment variable {ENV_BACKEND}"
+        raise ParameterError(where, None, f"factorization backend {name!r} is not available "
+                             f"(available: {', '.join(available_backends())})")
     return name
 
 

@@ -38,6 +38,9 @@ import numpy as np
 from circuitlearn.errors import ProblemError
 
 _BLAS_SINGLE_THREAD = 2**18
+CHUNK_ROWS = 2**16
+"""Examples per chunk when a batch is streamed through its moments: the memory of a
+step does not grow with the batch (a batch of at most this many rows is one chunk)."""
 
 if TYPE_CHECKING:
     from circuitlearn.solver.equilibrium import EquilibriumSolver
@@ -139,9 +142,33 @@ def error_moments(solver: EquilibriumSolver, x: np.ndarray | BatchMoments,
     yb = as_batch(y, p.num_outputs, "y")
     if len(xb) != len(yb):
         raise ProblemError(f"x has {len(xb)} examples but y has {len(yb)}")
-    u = np.hstack([xb, np.ones((len(xb), 1))])
-    e = thin_matmul(u, ch) - yb
-    return ErrorMoments(thin_matmul(u.T, e) / len(u), thin_matmul(e.T, e) / len(u))
+    ue = np.zeros((p.num_inputs + 1, p.num_outputs))
+    ee = np.zeros((p.num_outputs, p.num_outputs))
+    for rows in chunks(len(xb)):
+        u = np.hstack([xb[rows], np.ones((len(xb[rows]), 1))])
+        e = thin_matmul(u, ch) - yb[rows]
+        if len(xb) <= CHUNK_ROWS:
+            return ErrorMoments(thin_matmul(u.T, e) / len(u), thin_matmul(e.T, e) / len(u))
+        ue += thin_matmul(u.T, e)
+        ee += thin_matmul(e.T, e)
+    return ErrorMoments(ue / len(xb), ee / len(xb))
+
+
+def chunks(n: int) -> list[slice]:
+    """Row slices of at most :data:`CHUNK_ROWS` covering ``range(n)`` (one, possibly
+    empty, when ``n <= CHUNK_ROWS``)."""
+    return [slice(s, s + CHUNK_ROWS) for s in range(0, max(n, 1), CHUNK_ROWS)]
+
+
+def drive_moment(x: np.ndarray) -> np.ndarray:
+    """``mean_b u_b u_b^T`` (n_in + 1, n_in + 1) of the drives ``u = [x, 1]``, streamed
+    in chunks of :data:`CHUNK_ROWS` rows (V^2 for voltage inputs)."""
+    x = np.asarray(x, float)
+    uu = np.zeros((x.shape[1] + 1, x.shape[1] + 1))
+    for rows in chunks(len(x)):
+        u = np.hstack([x[rows], np.ones((len(x[rows]), 1))])
+        uu += thin_matmul(u.T, u)
+    return uu / max(len(x), 1)
 
 
 def contrast(solver: EquilibriumSolver, stats: ErrorMoments, gain: np.ndarray,

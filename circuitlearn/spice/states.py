@@ -127,8 +127,8 @@ def sample_experiment(path: str | Path, *, run: str | Path | None = None,
     None: the whole training set, in order), with its initial conductances and, when
     the run folder (``run``, default the experiment's output folder) holds a
     checkpoint, the checkpoint's conductances."""
+    from circuitlearn.training.checkpoint import CHECKPOINT, load_checkpoint
     from circuitlearn.training.experiment import load_experiment
-    from circuitlearn.training.io import CHECKPOINT, load_checkpoint
     from circuitlearn.training.setup import build
 
     if samples is not None and samples < 1:

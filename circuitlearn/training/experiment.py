@@ -33,6 +33,7 @@ file and a Python call accept the same values. Every error is an
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import tomllib
 from collections.abc import Mapping
@@ -40,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from circuitlearn.errors import ExperimentError
+from circuitlearn.errors import ExperimentError, ParameterError
 from circuitlearn.generators import GENERATORS
 from circuitlearn.learning.integrate import MAX_STEPS, METHODS, num_steps
 from circuitlearn.learning.modifiers import MODIFIERS, bounds_problem
@@ -67,29 +68,52 @@ def _bounds(v: list[float]) -> str | None:
     return bounds_problem(*v)
 
 
+def _some(v: str | list[str]) -> str | None:
+    return None if len(v) else "lists no resistor: nothing would train"
+
+
+def _step(v: float | str) -> str | None:
+    return None if v == "auto" else finite_positive(v)
+
+
+MODES = ("full-batch", "online", "minibatch")
 TRAIN = (
     Param("integrator", "str", "euler", choices=METHODS, doc="time stepper"),
     Param("t_end", check=finite_positive, doc="end time (s)"),
-    Param("dt", check=finite_positive, doc="step (s); macro step of the adaptive ones"),
+    Param("dt", "float|auto", check=_step,
+          doc='step (s), or "auto"; macro step of the adaptive ones'),
     Param("rtol", default=1e-6, check=positive, doc="adaptive relative tolerance"),
     Param("atol", default=1e-9, check=positive, doc="adaptive absolute tolerance (S)"),
     Param("bounds", "range", None, check=_bounds, finite=False,
           doc="[k_min, k_max] (S); default [1e-3 min(k0), inf)"),
     Param("record_every", "int", None, check=at_least(1), doc="steps between curve rows"),
     Param("checkpoint_every", "int", None, check=at_least(1), doc="steps between checkpoints"),
-    Param("seed", "int", 0, check=at_least(0), doc="modifier noise, online order"),
-    Param("trainable", "str|list[str]", "all", doc="all, or names/globs of resistors"),
-    Param("mode", "str", "full-batch", choices=("full-batch", "online"), doc="batching"),
-    Param("tau", default=None, check=finite_positive, doc="online: time per example (s)"))
+    Param("seed", "int", 0, check=at_least(0), doc="modifier noise, example order"),
+    Param("trainable", "str|list[str]", "all", check=_some,
+          doc="all, or names/globs of resistors"),
+    Param("mode", "str", "full-batch", choices=MODES, doc="batching"),
+    Param("batch_size", "int", None, check=at_least(1), doc="minibatch: examples per batch"),
+    Param("tau", default=None, check=finite_positive,
+          doc="online/minibatch: time per example or batch (s)"),
+    Param("stop_loss", default=None, check=positive,
+          doc="stop (converged) once the train loss is at most this (V^2)"),
+    Param("stop_tolerance", default=None, check=positive,
+          doc="stop (converged) when the train loss improved by less than this "
+              "fraction over stop_window steps"),
+    Param("stop_window", "int", None, check=at_least(1),
+          doc="steps over which stop_tolerance is measured (default 10 x record_every)"))
 
 
 @dataclass(frozen=True)
 class NetworkSpec:
-    """``[network]``: a netlist (absolute path) or a generator with its parameters."""
+    """``[network]``: a netlist (absolute path) or a generator with its parameters; or
+    ``circuit``, the title of a :class:`~circuitlearn.circuit.Circuit` given to
+    :func:`~circuitlearn.training.fit.fit`."""
 
     netlist: Path | None
     generator: str | None
     params: Mapping[str, Any]
+    circuit: str | None = None
 
 
 @dataclass(frozen=True)
@@ -113,25 +137,52 @@ class RuleSpec:
 
 @dataclass(frozen=True)
 class TrainSpec:
-    """``[train]``, every default resolved (see :data:`TRAIN`)."""
+    """``[train]`` (see :data:`TRAIN`). Defaults that depend on the step (``record_every``,
+    ``checkpoint_every``, ``tau`` of mini-batches, ``stop_window``) are None until
+    :meth:`with_step` fills them, which ``dt = "auto"`` defers to the run's setup."""
 
     integrator: str
     t_end: float
-    dt: float
+    dt: float | str
     rtol: float
     atol: float
     bounds: tuple[float, float] | None
-    record_every: int
-    checkpoint_every: int
+    record_every: int | None
+    checkpoint_every: int | None
     seed: int
     trainable: str | tuple[str, ...]
     mode: str
+    batch_size: int | None
     tau: float | None
+    stop_loss: float | None
+    stop_tolerance: float | None
+    stop_window: int | None
 
     @property
     def total_steps(self) -> int:
-        """Steps from 0 to ``t_end``."""
-        return num_steps(self.t_end, self.dt)
+        """Steps from 0 to ``t_end`` (``dt`` resolved)."""
+        return num_steps(self.t_end, float(self.dt))
+
+    def with_step(self, dt: float) -> TrainSpec:
+        """This spec with step ``dt`` (s) and every default that depends on it resolved.
+
+        Raises
+        ------
+        ParameterError
+            Too many steps, or ``tau < dt``; ``key`` names the ``[train]`` key.
+        """
+        if self.t_end / dt > MAX_STEPS:
+            raise ParameterError("[train]", "dt", f"t_end / dt = {self.t_end / dt:.3g} steps "
+                                 f"(dt = {dt:.3g} s) is more than the limit of "
+                                 f"{MAX_STEPS:.0e}: increase dt or reduce t_end")
+        record = self.record_every or max(1, num_steps(self.t_end, dt) // 200)
+        tau = self.tau if self.tau is not None or self.mode != "minibatch" else dt
+        if tau is not None and tau < dt * (1 - 1e-9):
+            raise ParameterError("[train]", "tau", f"must be at least dt = {dt}, got {tau}")
+        window = self.stop_window or (10 * record if self.stop_tolerance else None)
+        return dataclasses.replace(self, dt=dt, record_every=record, tau=tau,
+                                   checkpoint_every=self.checkpoint_every or 10 * record,
+                                   stop_window=window)
 
 
 @dataclass(frozen=True)
@@ -149,6 +200,7 @@ class Experiment:
         """The resolved configuration as JSON-able data (``summary.json``, checkpoints)."""
         net = self.network
         network = ({"netlist": str(net.netlist)} if net.netlist is not None
+                   else {"circuit": net.circuit} if net.circuit is not None
                    else {"generator": net.generator, **net.params})
         task = {"inputs": _listed(self.task.inputs), "outputs": _listed(self.task.outputs),
                 "data": {"kind": self.task.data_kind, **self.task.data}}
@@ -198,7 +250,8 @@ def _tupled(value: Any) -> Any:
     return value
 
 
-def _rule(s: Section) -> RuleSpec:
+def rule_spec(s: Section) -> RuleSpec:
+    """``[rule]`` (and its modifier tables) read from section ``s``."""
     name = s.read(Param("name", "str", choices=RULES.names()))
     mods = tuple(k for k in s.table if k in MODIFIERS)
     params = s.entry(RULES, name, skip=("name", *mods))
@@ -211,25 +264,30 @@ def _rule(s: Section) -> RuleSpec:
     return RuleSpec(RULES.entry(name).name, params, tuple(modifiers))
 
 
-def _train(s: Section) -> TrainSpec:
-    values = {p.name: s.read(p) for p in TRAIN if p.name not in ("record_every",
-                                                                   "checkpoint_every", "tau")}
-    if values["t_end"] / values["dt"] > MAX_STEPS:
-        raise s.error("dt", f"t_end / dt = {values['t_end'] / values['dt']:.3g} steps is more "
-                      f"than the limit of {MAX_STEPS:.0e}: increase dt or reduce t_end")
-    steps = num_steps(values["t_end"], values["dt"])
-    param = {p.name: p for p in TRAIN}
-    values["record_every"] = s.read(param["record_every"], max(1, steps // 200))
-    values["checkpoint_every"] = s.read(param["checkpoint_every"], 10 * values["record_every"])
-    online = values["mode"] == "online"
-    values["tau"] = s.read(param["tau"], REQUIRED if online else None)
-    if online and values["tau"] < values["dt"] * (1 - 1e-9):
-        raise s.error("tau", f"must be at least dt = {values['dt']}, got {values['tau']}")
+def train_spec(s: Section) -> TrainSpec:
+    """``[train]`` read from section ``s`` (step-dependent defaults resolved unless
+    ``dt = "auto"``)."""
+    values = s.read_all(TRAIN)
+    mode = values["mode"]
+    if mode == "online" and values["tau"] is None:
+        raise s.error("tau", "missing (required in online mode)")
+    if (mode == "minibatch") != (values["batch_size"] is not None):
+        raise s.error("batch_size", 'required in mode = "minibatch", and only there')
+    if mode == "full-batch" and values["tau"] is not None:
+        raise s.error("tau", 'applies to mode = "online" or "minibatch" only')
+    if values["stop_window"] is not None and values["stop_tolerance"] is None:
+        raise s.error("stop_window", "needs stop_tolerance")
     b = values["bounds"]
     values["bounds"] = None if b is None else (b[0], b[1] if math.isfinite(b[1]) else None)
     values["trainable"] = _tupled(values["trainable"])
     s.finish()
-    return TrainSpec(**values)
+    spec = TrainSpec(**values)
+    if spec.dt == "auto":
+        return spec
+    try:
+        return spec.with_step(spec.dt)
+    except ParameterError as exc:
+        raise s.error(exc.key, exc.message) from None
 
 
 SECTIONS = ("network", "task", "rule", "train", "output")
@@ -249,7 +307,7 @@ def parse_experiment(table: dict[str, Any], path: Path) -> Experiment:
     output = sec["output"].read(Param("folder", "str", f"runs/{path.stem}"))
     sec["output"].finish()
     return Experiment(path, network, _task(sec["task"], network.generator is not None),
-                      _rule(sec["rule"]), _train(sec["train"]), Path(output))
+                      rule_spec(sec["rule"]), train_spec(sec["train"]), Path(output))
 
 
 def load_experiment(path: str | Path) -> Experiment:
@@ -269,6 +327,13 @@ def load_experiment(path: str | Path) -> Experiment:
         raise ExperimentError(f"{path}: cannot read experiment file: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ExperimentError(f"{path}: invalid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ExperimentError(f"{path}: not a UTF-8 text file (byte "
+                              f"{exc.object[exc.start]:#04x} at offset {exc.start}): "
+                              "an experiment file is TOML text") from None
+    except RecursionError:
+        raise ExperimentError(f"{path}: invalid TOML: arrays or tables nested too "
+                              "deeply") from None
     return parse_experiment(table, path)
 
 

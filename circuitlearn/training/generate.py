@@ -1,8 +1,8 @@
 r"""Generation from a trained flow-matching run: integrate ``dx/dt = v(x, t)``.
 
 A run of a ``[task.data] kind = "flow"`` experiment leaves ``trained.cir`` (the
-network with its trained conductances, exact to 1 ulp) and ``summary.json`` (the
-inputs, outputs and data parameters). :func:`generate_run` rebuilds the field
+network), ``checkpoint.npz`` (its exact trained conductances) and ``summary.json``
+(the inputs, outputs and data parameters). :func:`generate_run` rebuilds the field
 ``v = (lam/C)(V_vis* - x)`` (:class:`~circuitlearn.learning.flow.FlowField`),
 draws ``N`` source points ``x_0 ~ N(0, s^2 I)`` and integrates to ``t_end`` with
 RK4 (:func:`~circuitlearn.learning.flow.integrate_flow`; ``t_end > 1`` continues
@@ -19,7 +19,6 @@ can generate.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,10 +26,11 @@ from typing import Any
 import numpy as np
 
 from circuitlearn.analysis.flow import affine_flow_map, empirical_w2, gaussian_w2
-from circuitlearn.errors import ExperimentError
+from circuitlearn.errors import ExperimentError, RunFolderError
 from circuitlearn.learning.flow import FlowField, integrate_flow
 from circuitlearn.learning.flowdata import FlowTarget, make_target
 from circuitlearn.solver.problem import make_problem
+from circuitlearn.training.evaluation import read_run
 
 
 @dataclass(frozen=True, eq=False)
@@ -44,29 +44,23 @@ class FlowRun:
 
 
 def load_flow_run(folder: str | Path) -> FlowRun:
-    """Read ``summary.json`` and ``trained.cir`` of a flow run in ``folder``.
+    """The field of a flow run in ``folder``: the wiring of ``trained.cir``, the exact
+    conductances of ``checkpoint.npz``, the task of ``summary.json``.
 
     Raises
     ------
-    ExperimentError
+    RunFolderError
         Not a run folder, or not a flow run.
     """
-    from circuitlearn import netlist
-
     folder = Path(folder)
-    try:
-        config = json.loads((folder / "summary.json").read_text())["config"]
-        trained = netlist.load(folder / "trained.cir")
-    except (OSError, ValueError, KeyError) as exc:
-        raise ExperimentError(f"{folder}: not a finished run folder (summary.json and "
-                              f"trained.cir): {exc}") from None
+    config, ckpt, trained = read_run(folder)
     task = config["task"]
     data = dict(task["data"])
     if data.pop("kind") != "flow":
-        raise ExperimentError(f"{folder}: not a flow run ([task.data] kind is not 'flow')")
+        raise RunFolderError(f"{folder}: not a flow run ([task.data] kind is not 'flow')")
     outputs = [o if isinstance(o, str) else tuple(o) for o in task["outputs"]]
     problem = make_problem(trained, task["inputs"], outputs)
-    flow_field = FlowField(problem, trained.conductance, data["capacitance"])
+    flow_field = FlowField(problem, ckpt.k, data["capacitance"])
     target = make_target(data["target"], flow_field.layout.dim, mean=data.get("mean"),
                          covariance=data.get("covariance"),
                          test_fraction=data["test_fraction"], seed=data["seed"])

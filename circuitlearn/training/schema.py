@@ -69,10 +69,10 @@ class Section:
         values = {k: v for k, v in self.table.items() if k not in skip}
         self.used.update(values)
         try:
-            params = registry.resolve(name, values, error=self.error)
+            entry = registry.entry(name)
         except ParameterError as exc:  # unknown name
             raise self.error(skip[0] if skip else None, exc.message) from None
-        entry = registry.entry(name)
+        params = registry.resolve(name, values, error=self.error)
         for p in entry.params:
             if p.kind == "path" and params[p.name] is not None:
                 params[p.name] = str((self.path.parent / params[p.name]).resolve())
@@ -85,7 +85,7 @@ class Section:
                 raise self.error(key, "missing (required table)")
             return None
         self.used.add(key)
-        return Section(self.path, f"{self.name}.{key}", self.table[key])
+        return type(self)(self.path, f"{self.name}.{key}", self.table[key])
 
     def finish(self) -> None:
         """Raise for keys that were never read (unknown keys)."""

@@ -22,6 +22,18 @@ def test_simulate_json_schema(capsys):
     assert data["source_currents"] == {"v1": pytest.approx(-3.25e-3, rel=1e-12)}
 
 
+def test_simulate_json_resistors(capsys):
+    assert main(["simulate", str(REPO / "netlists" / "divider.cir"), "--json",
+                 "--resistors"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert set(data) == {"node_voltages", "source_currents", "resistors"}
+    r1, r2 = data["resistors"]["r1"], data["resistors"]["r2"]
+    # R1 = 1k carries the source current 3.25 mA; R2 = 3k drops 6.75 V: P = V^2 / R
+    assert r1["current"] == pytest.approx(3.25e-3, rel=1e-12)
+    assert r1["power"] == pytest.approx(1e3 * 3.25e-3 ** 2, rel=1e-12)
+    assert r2["power"] == pytest.approx(6.75 ** 2 / 3e3, rel=1e-12)
+
+
 def test_simulate_table_lists_nodes_sources_and_resistors(capsys):
     assert main(["simulate", str(REPO / "netlists" / "bridge.cir"), "--resistors"]) == 0
     out = capsys.readouterr().out

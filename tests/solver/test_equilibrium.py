@@ -248,3 +248,19 @@ def test_predict_and_accuracy():
     assert accuracy(out, labels) == 1.0
     assert accuracy(out, np.eye(3)[labels]) == 1.0
     assert accuracy(out, (labels + 1) % 3) == 0.0
+
+
+def test_mean_power_from_the_drive_moment_is_the_dissipated_power():
+    from circuitlearn.solver.moments import drive_moment
+
+    problem, k, x, y = random_problem(5)
+    solver = EquilibriumSolver(problem, k)
+    per_example = solver.power(x)
+    assert solver.mean_power(drive_moment(x)) == pytest.approx(np.mean(per_example),
+                                                               rel=1e-12)
+    # each example: the power the resistors dissipate in the DC operating point
+    for xb, p in zip(x, per_example, strict=True):
+        op = solve(problem.with_inputs(xb).with_conductance(k))
+        assert np.sum(op.resistor_power()) == pytest.approx(p, rel=1e-10)
+    assert np.allclose(solver.free_outputs(x), solver.outputs(solver.free(x)), rtol=1e-12,
+                       atol=1e-14)

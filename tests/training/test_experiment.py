@@ -9,7 +9,8 @@ import pytest
 
 from circuitlearn.errors import ExperimentError
 from circuitlearn.training.experiment import comparable, load_experiment
-from circuitlearn.training.setup import build, make_rate, select_trainable
+from circuitlearn.training.flow import make_rate
+from circuitlearn.training.setup import build, select_trainable
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "netlists" / "experiments"
 

@@ -73,7 +73,7 @@ def test_generation_moves_the_source_toward_the_target(gaussian_run):
 
 def test_generate_errors(gaussian_run, tmp_path, capsys):
     assert main(["generate", str(tmp_path / "nowhere"), "--samples", "5"]) == 2
-    assert "not a finished run folder" in capsys.readouterr().err
+    assert "not a run folder" in capsys.readouterr().err
     assert main(["generate", str(gaussian_run), "--out", str(tmp_path / "s.txt")]) == 2
     assert ".csv or .npz" in capsys.readouterr().err
     assert main(["generate", str(gaussian_run), "--samples", "0"]) == 2

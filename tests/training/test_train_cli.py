@@ -12,13 +12,15 @@ import pytest
 from circuitlearn import netlist
 from circuitlearn.cli import main
 from circuitlearn.training import run as training
+from circuitlearn.training.checkpoint import load_checkpoint
 from circuitlearn.training.experiment import load_experiment
-from circuitlearn.training.io import COLUMNS, Progress, load_checkpoint, progress_enabled
+from circuitlearn.training.io import COLUMNS, Progress, progress_enabled
 from circuitlearn.training.setup import build
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "netlists" / "experiments"
-HEADER = "step,t,train_loss,test_loss,accuracy,invariant_q,power"
-FILES = ("curves.csv", "curves.png", "summary.json", "checkpoint.npz", "trained.cir")
+HEADER = ("step,t,train_loss,test_loss,train_accuracy,test_accuracy,invariant_q,power,"
+          "at_bound")
+FILES = ("curves.csv", "curves.png", "summary.json", "checkpoint.npz", "trained.cir", "best.cir")
 
 SMALL = """
 [network]
@@ -81,7 +83,7 @@ def test_cli_writes_every_file(tmp_path):
     assert lines[0] == HEADER == ",".join(COLUMNS)
     steps = [int(line.split(",")[0]) for line in lines[1:]]
     assert steps == [0, 3, 6, 9, 12, 15, 18, 20]
-    assert all(line.split(",")[4] == "" for line in lines[1:])  # no accuracy: regression
+    assert all(line.split(",")[4:6] == ["", ""] for line in lines[1:])  # regression
     summary = json.loads((out / "summary.json").read_text())
     assert summary["status"] == "completed" and summary["steps"] == 20
     for key in ("final", "wall_time_s", "config", "factorization_backend", "q_relative_drift"):
@@ -179,7 +181,7 @@ def test_regression_example_reduces_test_loss_100x(tmp_path):
 def test_iris_example_records_accuracy(tmp_path):
     assert _run(EXAMPLES / "iris.toml", "--out", tmp_path / "iris", "--max-steps", "400") == 0
     lines = (tmp_path / "iris" / "curves.csv").read_text().splitlines()
-    accuracy = [float(line.split(",")[4]) for line in lines[1:]]
+    accuracy = [float(line.split(",")[5]) for line in lines[1:]]
     assert all(0 <= a <= 1 for a in accuracy) and accuracy[-1] > 0.5
 
 
@@ -200,6 +202,7 @@ def test_progress_bar_only_on_terminals(monkeypatch):
     forced.update(5, "loss=1", force=True)
     forced.close()
     assert "50.0%" in stream.getvalue() and "loss=1" in stream.getvalue()
+    assert " 0:00<0:00 " in stream.getvalue()  # elapsed < time left
 
     class Tty(io.StringIO):
         def isatty(self) -> bool:
@@ -211,21 +214,23 @@ def test_progress_bar_only_on_terminals(monkeypatch):
     assert not progress_enabled(Tty())
 
 
-def test_default_bounds_keep_conductances_positive(tmp_path):
+def test_default_bounds_keep_conductances_positive(tmp_path, capsys):
     # An aggressive learning rate without [train] bounds would drive conductances
     # negative (an active, non-physical network); the passive default stops at
-    # 1e-3 * min(k0).
+    # 1e-3 * min(k0). The run diverges (Q explodes) and says so with exit status 1.
     path = tmp_path / "aggressive.toml"
     path.write_text(SMALL.format(integrator="euler", modifiers="", train="")
                     .replace("bounds = [0.3, 3.0]\n", "").replace("alpha = 20.0", "alpha = 1e6"))
     out = tmp_path / "run"
-    assert main(["train", str(path), "--out", str(out), "--no-progress"]) == 0
+    assert main(["train", str(path), "--out", str(out), "--no-progress"]) == 1
     k0 = build(load_experiment(path)).circuit.conductance
     k = load_checkpoint(out).k
     summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "diverged"
     assert summary["bounds"] == [pytest.approx(1e-3 * k0.min()), None]
     assert k.min() >= 1e-3 * k0.min() > 0
     assert k.min() == pytest.approx(1e-3 * k0.min())  # the floor was reached
+    assert "diverged at step" in capsys.readouterr().err
 
 
 NETLIST_EXP = """
