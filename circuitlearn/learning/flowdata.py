@@ -20,7 +20,8 @@ Because ``v = (lam/C)(V_vis - x)``, the loss is output-voltage regression,
 
 so the data set holds inputs ``x`` (the source values of ``x_t``, then ``t`` when the
 network has a time source) and voltage targets ``y``; ``info["loss_scale"] =
-(lam/C)^2`` turns the MSE of the run's curves into this loss (V^2/s^2).
+(lam/C)^2`` turns the MSE of the run's curves into this loss (``info["loss_unit"]``,
+V^2/s^2).
 """
 
 from __future__ import annotations
@@ -168,6 +169,7 @@ def flow_dataset(problem: LearningProblem, *, capacitance: float, target: str,
         sets += [layout.inputs(xt, t), xt + (capacitance / lam) * u]
     info = {"dimension": layout.dim, "encoding": layout.encoding, "time": layout.time,
             "lam": lam, "capacitance": capacitance, "loss_scale": (lam / capacitance) ** 2,
+            "loss_unit": "V^2/s^2",
             "target": target, "source_std": source_std, "pairing": pairing, "batch": batch,
             "n_train": n_train, "n_test": n_test}
     return Dataset(*sets, kind="flow", info=info)
