@@ -49,7 +49,6 @@ from circuitlearn.errors import ProblemError
 from circuitlearn.solver.equilibrium import EquilibriumSolver
 from circuitlearn.solver.problem import LearningProblem
 
-ENCODINGS = ("single", "differential")
 SPRING_RTOL = 1e-9
 """Springs of one network must agree to this relative tolerance (one ``lam``)."""
 
@@ -129,7 +128,7 @@ def flow_layout(problem: LearningProblem, time: bool | None = None) -> FlowLayou
         raise ProblemError("flow outputs must be all nodes (single encoding) or all node "
                            "pairs (differential encoding)")
     d = len(outs)
-    terminals = [p for p, _ in outs] + ([m for _, m in outs] if pairs[0] else [])
+    terminals = [p for p, _ in outs] + (pairs if encoding == "differential" else [])
     extra = problem.num_inputs - len(terminals)
     if extra not in (0, 1) or (time is not None and extra != int(time)):
         want = f"{len(terminals)}{' + 1 (time)' if time else ''}"
@@ -174,6 +173,8 @@ class FlowField:
         Conductances (S); the springs give ``lam``.
     capacitance : float
         ``C`` (F) at each data node.
+    layout : FlowLayout, optional
+        Default :func:`flow_layout` of ``problem``.
     """
 
     def __init__(self, problem: LearningProblem, k: np.ndarray, capacitance: float,
