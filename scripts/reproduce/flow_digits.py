@@ -39,7 +39,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:
         start = time.perf_counter()
-        summary = train(EXPERIMENT, Path(work), progress=False)
+        summary = train(EXPERIMENT, Path(work), progress=False).summary
         wall = time.perf_counter() - start
         run = load_flow_run(work)
     field = run.field

@@ -66,7 +66,7 @@ def affine_w2_curve(a, c0, target) -> np.ndarray:
 
 def run_experiment(table: dict, folder: Path) -> tuple[dict, float]:
     start = time.perf_counter()
-    summary = train(parse_experiment(table, EXPERIMENT), folder, progress=False)
+    summary = train(parse_experiment(table, EXPERIMENT), folder, progress=False).summary
     return summary, time.perf_counter() - start
 
 
