@@ -51,6 +51,9 @@ _API = {
     "validate_experiment": "circuitlearn.spice.states",
     "validate_gradient": "circuitlearn.spice.gradient",
     "rule_fidelity": "circuitlearn.analysis.fidelity",
+    "FlowField": "circuitlearn.learning.flow",
+    "flow_network": "circuitlearn.learning.flow",
+    "generate_run": "circuitlearn.training.generate",
 }
 
 __all__ = sorted(_API) + ["__version__"]

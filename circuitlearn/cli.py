@@ -18,7 +18,7 @@ from circuitlearn._version import __version__
 from circuitlearn.errors import CircuitLearnError
 
 COMMANDS = ("simulate", "validate", "train", "evaluate", "draw", "bench", "sensitivity",
-            "fidelity", "conservation")
+            "fidelity", "conservation", "generate")
 
 
 def _load(name: str):

@@ -49,3 +49,20 @@ def components_problem(edit=None, inputs=("vin1", "vin2"), trainable=None,
 def bed():
     """:func:`components_problem`."""
     return components_problem
+
+
+def _has_scikit_learn() -> bool:
+    try:
+        import sklearn  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Tests of the digits experiment need the optional extra ``digits``."""
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    digits = any("digits" in str(v) for v in params.values()) or "digits" in item.name
+    if digits and not _has_scikit_learn():
+        pytest.skip("needs scikit-learn for the digits data: pip install "
+                    "'circuitlearn[digits]'")

@@ -27,6 +27,10 @@ equilibrium propagation (``beta > 0`` in S, ``alpha`` in S^2/(V^2 s))
     gradient flow at any ``beta``.
 gradient flow (``alpha`` in S^2/(V^2 s))
     ``dk/dt = -alpha dL/dk`` with ``L = (1/2) mean_b ||V_O - y||^2`` (adjoint method).
+gradient EP (``gradep``, ``beta`` in S, ``alpha`` in S^2/(V^2 s))
+    EP on a GradEP circuit (:mod:`circuitlearn.learning.flow`): the outputs are the
+    visible nodes, which the springs tie to the inputs, the targets are
+    ``y = x + (C/lam) u`` and the springs never train; :class:`GradientEP`.
 two networks (``dual``, ``alpha`` in S^2/(V^2 s))
     the same flow as the product of the drops of two physical networks,
     ``dk/dt = alpha mean_b dV_F dlambda``: the free network and the adjoint network
@@ -51,11 +55,13 @@ True
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import numpy as np
 
 from circuitlearn.errors import ParameterError
+from circuitlearn.learning.flow import flow_layout
 from circuitlearn.learning.metrics import mse_loss, mse_loss_from_moments
 from circuitlearn.registry import Param, Registry, finite_positive, unit_interval
 from circuitlearn.solver.equilibrium import (
@@ -228,6 +234,50 @@ class EquilibriumPropagation(LocalRule):
         return np.mean(rates, axis=0)
 
 
+class GradientEP(EquilibriumPropagation):
+    r"""Gradient equilibrium propagation: EP that trains the visible nodes' *displacement*.
+
+    On a GradEP circuit (visible nodes tied by springs ``lam`` to the sources at
+    ``x``; :mod:`circuitlearn.learning.flow`) the nudged energy is
+
+    .. math:: F_\beta(V) = E(V; k) + \tfrac{\lambda}{2}\lVert V_{vis} - x\rVert^2
+              + \tfrac{\beta}{2}\lVert V_{vis} - y\rVert^2, \qquad
+              y = x + \tfrac{C}{\lambda}\,u ,
+
+    the free circuit plus a conductance ``beta`` (S) from every visible node to a
+    source at ``y``. Spring and nudge combine into one spring ``lam + beta`` to a
+    source at ``(lam x + beta y)/(lam + beta)``: passive for ``beta > -lam``, so the
+    negative phase is a weakened spring. The nudge does not depend on ``k``, so
+    ``dF_beta/dk_e = dV_e^2/2`` in every phase, and the EP theorem gives
+    ``d/dbeta (dV_e(beta)^2/2)|_0 = dL_V/dk_e`` with
+    ``L_V = 1/2 <||V_vis - y||^2> = (C/lam)^2 L`` and ``L`` the flow-matching loss.
+    The three phases (free, ``+beta``, ``-beta``) give the local update
+
+    .. math:: \dot k_e = \frac{\alpha}{4\beta}\,
+              \big\langle dV_{-\beta,e}^2 - dV_{+\beta,e}^2 \big\rangle
+              = -\alpha\,\partial_{k_e} L_V + O(\beta^2)
+
+    (``nudging="positive"``/``"negative"``: ``O(beta)``; ``nudge="current"``: exact,
+    see :class:`EquilibriumPropagation`). In Gower's units, ``beta_FM`` (S s^2) on
+    ``1/2 ||v - u||^2`` and ``alpha_FM``, ``beta = beta_FM (lam/C)^2`` and
+    ``alpha = alpha_FM (lam/C)^2`` give ``dk/dt -> -alpha_FM dL/dk``. Each edge
+    needs only its own drop in the two nudged phases. The springs are held fixed
+    (zero rate whatever ``[train] trainable`` says); ``rate_and_loss`` reports
+    ``L_V`` (V^2).
+    """
+
+    name = "gradep"
+
+    def __init__(self, problem: LearningProblem, beta: float, alpha: float,
+                 nudging: str, path: str, nudge: str = "conductance"):
+        mask = problem.trainable.copy()
+        mask[flow_layout(problem).springs] = False
+        mask.setflags(write=False)
+        held = dataclasses.replace(problem, trainable=mask)
+        object.__setattr__(held, "_structure", problem.structure)
+        super().__init__(held, beta, alpha, nudging, path, nudge)
+
+
 class GradientFlow(LocalRule):
     """Exact gradient descent on the MSE, ``dk/dt = -alpha dL/dk`` (adjoint method)."""
 
@@ -271,18 +321,27 @@ def _alpha(unit: str) -> Param:
 _PATH = Param("path", "str", "moments", choices=PATHS,
               doc="batch moments (one factorization) or explicit states")
 
+
+def _ep_params(beta: str, nudging: str) -> tuple[Param, ...]:
+    """EP's parameters: ``beta`` (S) described by ``beta``, default ``nudging``."""
+    return (Param("beta", check=finite_positive, doc=beta), _alpha("S^2/(V^2 s)"),
+            Param("nudging", "str", nudging, choices=NUDGINGS, doc="sign(s) of the nudge"),
+            _PATH, Param("nudge", "str", "conductance", choices=NUDGES,
+                         doc="nudge by a conductance beta, or by the fixed current "
+                             "beta (y - C V_F) (exact for linear networks)"))
+
+
 RULES = Registry("learning rule")
 RULES.add("cl", CoupledLearning,
           Param("eta", check=unit_interval, doc="clamping fraction (dimensionless)"),
           _alpha("S/(V^2 s)"), _PATH, aliases=("coupled_learning",), doc="coupled learning")
 RULES.add("ep", EquilibriumPropagation,
-          Param("beta", check=finite_positive, doc="nudge conductance (S); nudging sets the sign"),
-          _alpha("S^2/(V^2 s)"),
-          Param("nudging", "str", "positive", choices=NUDGINGS, doc="sign(s) of the nudge"),
-          _PATH, Param("nudge", "str", "conductance", choices=NUDGES,
-                       doc="nudge by a conductance beta, or by the fixed current "
-                           "beta (y - C V_F) (exact for linear networks)"),
+          *_ep_params("nudge conductance (S); nudging sets the sign", "positive"),
           aliases=("equilibrium_propagation",), doc="equilibrium propagation")
+RULES.add("gradep", GradientEP,
+          *_ep_params("nudge conductance (S) from each visible node to a source at "
+                      "y = x + (C/lam) u", "centered"),
+          aliases=("gradient_ep",), doc="gradient equilibrium propagation (flow matching)")
 RULES.add("gradient", GradientFlow, _alpha("S^2/(V^2 s)"), _PATH,
           aliases=("adjoint", "gradient_flow"), doc="exact gradient flow (adjoint method)")
 RULES.add("dual", TwoNetworks, _alpha("S^2/(V^2 s)"), _PATH, aliases=("two_networks",),
@@ -301,9 +360,9 @@ def alpha_unit(name: str) -> str:
 
 def make_rule(problem: LearningProblem, name: str, **params: object) -> LocalRule:
     """The rule ``name`` of :data:`RULES` for ``problem``, ``params`` checked there:
-    ``"cl"`` (``eta``, ``alpha``, ``path``), ``"ep"`` (``beta``, ``alpha``,
-    ``nudging``, ``path``, ``nudge``), ``"gradient"`` and ``"dual"`` (``alpha``,
-    ``path``), and aliases.
+    ``"cl"`` (``eta``, ``alpha``, ``path``), ``"ep"`` and ``"gradep"`` (``beta``,
+    ``alpha``, ``nudging``, ``path``, ``nudge``), ``"gradient"`` and ``"dual"``
+    (``alpha``, ``path``), and aliases.
 
     Raises
     ------

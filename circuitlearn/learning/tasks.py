@@ -18,6 +18,9 @@ problem and asks for output voltages :math:`V_O` (node voltages, or differences
     or as ``ratio`` times the untrained network's response.
 ``csv`` / ``iris``
     Rows of a CSV file (:mod:`circuitlearn.learning.data`).
+``flow``
+    Flow-matching pairs for a GradEP circuit: inputs ``x_t`` (and ``t``), voltage
+    targets ``y = x_t + (C/lam) u`` (:mod:`circuitlearn.learning.flowdata`).
 
 Every kind is declared once in :data:`DATA_KINDS` (name, parameters, ranges); the
 experiment reader and :func:`make_dataset` both check parameters there. Every kind
@@ -39,12 +42,14 @@ import numpy as np
 
 from circuitlearn.learning.augment import AUGMENT_PARAMS, augmented
 from circuitlearn.learning.data import IRIS_PATH, SCALINGS, Dataset, csv_dataset, iris
+from circuitlearn.learning.flowdata import PAIRINGS, TARGETS, flow_dataset
 from circuitlearn.learning.metrics import predict
 from circuitlearn.registry import (
     Param,
     Registry,
     at_least,
     exactly_one,
+    finite_positive,
     positive_range,
     unit_fraction,
 )
@@ -151,6 +156,24 @@ DATA_KINDS.add("csv", _table(csv_dataset),
                doc="rows of a CSV file")
 DATA_KINDS.add("iris", _table(iris), Param("path", "path", None, doc="default: bundled"),
                *_TABLE, doc="Iris classification (4 features, 3 classes)")
+DATA_KINDS.add("flow", flow_dataset,
+               Param("capacitance", check=finite_positive,
+                     doc="C (F) at each data node: targets y = x_t + (C/lam) u"),
+               Param("target", "str", "gaussian", choices=TARGETS, doc="target distribution"),
+               Param("mean", "list[float]", None, doc="Gaussian target mean (V), default 0"),
+               Param("covariance", "list[float]", None,
+                     doc="Gaussian target covariance (V^2), row-major d x d, default I"),
+               Param("source_std", default=1.0, check=finite_positive,
+                     doc="source N(0, s^2 I): s (V)"),
+               Param("pairing", "str", "ot", choices=PAIRINGS,
+                     doc="independent draws, or exact OT within each batch"),
+               Param("batch", "int", 256, check=at_least(1), doc="OT pairing batch size"),
+               Param("time", "bool", False, doc="the last input is a time source at t (V)"),
+               Param("n_train", "int", 1024, check=at_least(1), doc="training pairs"),
+               Param("n_test", "int", 1024, check=at_least(1), doc="test pairs"),
+               Param("test_fraction", default=0.2, check=unit_fraction,
+                     doc="digits held out for the test pairs"), _SEED,
+               doc="flow matching: source to target pairs for a GradEP circuit")
 
 # Every kind accepts [task.data] augment (learning.augment): re-declared with those
 # parameters, its constructor followed by the augmentation.

@@ -43,7 +43,7 @@ from circuitlearn.spice.common import (
     triage_messages,
 )
 from circuitlearn.spice.deck import AlterationPlan, Deck, plan_alterations
-from circuitlearn.spice.rawfile import read_rawfile
+from circuitlearn.spice.rawfile import RawPlot, read_rawfile
 
 BACKEND = "batch"
 PAD_VECTOR = "circuitlearn_pad_vector"
@@ -254,3 +254,39 @@ def _run_once(
                     warnings.append(w)
             results.append(result_from_vectors(vectors, warnings, BACKEND))
         return results, aided
+
+
+def run_analysis(deck: Deck, command: str, timeout: float) -> RawPlot:
+    """Run one analysis ``command`` (``run``, ``sens v(a)``, ...) on ``deck`` with
+    ``ngspice -b`` in a scratch folder and return the last plot of its rawfile.
+
+    Raises
+    ------
+    SpiceUnavailable
+        If the ngspice program cannot be found.
+    SpiceFailed
+        If ngspice reports an error, times out or writes no rawfile.
+    """
+    executable = find_executable()
+    if executable is None:
+        raise SpiceUnavailable(f"the ngspice program was not found on PATH; {INSTALL_HINT}")
+    with _scratch_dir() as scratch:
+        raw, path = Path(scratch) / "analysis.raw", Path(scratch) / "analysis.cir"
+        path.write_text(deck.with_control(["set filetype=binary", command, f"write {raw}",
+                                           "quit 0"]), encoding="utf-8")
+        try:
+            proc = subprocess.run([executable, "-b", str(path)], cwd=scratch,
+                                  env=dict(os.environ, LC_ALL="C", LANG="C"),
+                                  stdin=subprocess.DEVNULL, capture_output=True,
+                                  timeout=timeout, check=False)
+        except subprocess.TimeoutExpired:
+            raise SpiceFailed(f"ngspice did not finish {command} within {timeout:.0f} s") from None
+        triage = triage_messages([("stderr", line) for line in
+                                  proc.stderr.decode("utf-8", "replace").splitlines()])
+        if triage.errors or proc.returncode != 0:
+            raise SpiceFailed(f"ngspice failed ({command}): "
+                              + "; ".join(triage.errors[:3] or [f"status {proc.returncode}"]))
+        try:
+            return read_rawfile(raw)[-1]
+        except (FileNotFoundError, RawFileError, IndexError) as exc:
+            raise SpiceFailed(f"ngspice wrote no rawfile for {command} ({exc})") from None

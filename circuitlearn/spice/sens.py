@@ -23,21 +23,16 @@ The deck ngspice reads is :func:`circuitlearn.netlist.write` of the parsed circu
 
 from __future__ import annotations
 
-import os
-import subprocess
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from circuitlearn.circuit import Circuit
-from circuitlearn.errors import RawFileError, SpiceFailed, SpiceUnavailable
+from circuitlearn.errors import SpiceFailed
 from circuitlearn.netlist import write
 from circuitlearn.solver.adjoint import resistance_sensitivity
 from circuitlearn.spice import batch, shared
-from circuitlearn.spice.common import INSTALL_HINT, triage_messages
 from circuitlearn.spice.deck import Deck, read_netlist
-from circuitlearn.spice.rawfile import read_rawfile
 
 SENS_STEP = 1e-6
 """ngspice's relative parameter step in ``.sens`` (``Sens_Delta`` in cktsens.c)."""
@@ -102,30 +97,7 @@ def _run_shared(deck: Deck, command: str) -> dict[str, float]:
 
 
 def _run_batch(deck: Deck, command: str, timeout: float) -> dict[str, float]:
-    executable = batch.find_executable()
-    if executable is None:
-        raise SpiceUnavailable(f"the ngspice program was not found on PATH; {INSTALL_HINT}")
-    with batch._scratch_dir() as scratch:
-        raw = Path(scratch) / "sens.raw"
-        path = Path(scratch) / "sens.cir"
-        path.write_text(deck.with_control(["set filetype=binary", command, f"write {raw}",
-                                           "quit 0"]), encoding="utf-8")
-        try:
-            proc = subprocess.run([executable, "-b", str(path)], cwd=scratch,
-                                  env=dict(os.environ, LC_ALL="C", LANG="C"),
-                                  stdin=subprocess.DEVNULL, capture_output=True,
-                                  timeout=timeout, check=False)
-        except subprocess.TimeoutExpired:
-            raise SpiceFailed(f"ngspice did not finish {command} within {timeout:.0f} s") from None
-        triage = triage_messages([("stderr", line) for line in
-                                  proc.stderr.decode("utf-8", "replace").splitlines()])
-        if triage.errors or proc.returncode != 0:
-            raise SpiceFailed(f"ngspice failed ({command}): "
-                              + "; ".join(triage.errors[:3] or [f"status {proc.returncode}"]))
-        try:
-            plot = read_rawfile(raw)[-1]
-        except (FileNotFoundError, RawFileError, IndexError) as exc:
-            raise SpiceFailed(f"ngspice wrote no sensitivity rawfile ({exc})") from None
+    plot = batch.run_analysis(deck, command, timeout)
     return {name.lower().removeprefix("v(").removesuffix(")"): float(v[0].real)
             for name, v in plot.vectors.items()}
 

@@ -32,7 +32,9 @@ from circuitlearn.training.setup import data_digest
 TABLE_KINDS = ("csv", "iris")
 
 
-def _read_run(folder: Path) -> tuple[dict[str, Any], Any, Any]:
+def read_run(folder: Path) -> tuple[dict[str, Any], Any, Any]:
+    """``(config, checkpoint, trained circuit)`` of run ``folder`` (RunFolderError if it
+    is not one)."""
     from circuitlearn import netlist
 
     for name in ("summary.json", "trained.cir"):
@@ -51,7 +53,8 @@ def _output_name(out: str | list[str]) -> str:
 
 
 def _examples(problem: LearningProblem, k: np.ndarray, x: np.ndarray, y: np.ndarray,
-              labels: np.ndarray | None, classes: list[str] | None) -> dict[str, Any]:
+              labels: np.ndarray | None, classes: list[str] | None,
+              scale: float = 1.0) -> dict[str, Any]:
     out = EquilibriumSolver(problem, k).free_outputs(x)
     rows = []
     for i in range(len(x)):
@@ -59,7 +62,7 @@ def _examples(problem: LearningProblem, k: np.ndarray, x: np.ndarray, y: np.ndar
         if labels is not None and classes is not None:
             row.update(label=classes[int(labels[i])], predicted=classes[int(np.argmax(out[i]))])
         rows.append(row)
-    return {"examples": len(x), "loss": mse_loss(out, y) if len(x) else None,
+    return {"examples": len(x), "loss": scale * mse_loss(out, y) if len(x) else None,
             "accuracy": (accuracy(out, labels) if labels is not None and len(x) else None),
             "predictions": rows}
 
@@ -115,7 +118,8 @@ def evaluate_run(folder: str | Path, data: str | Path | None = None) -> dict[str
     Returns
     -------
     dict
-        ``{"run", "step", "t", "sets": {name: {"examples", "loss" (V^2), "accuracy",
+        ``{"run", "step", "t", "sets": {name: {"examples", "loss" (V^2; times the data
+        set's ``loss_scale`` as in the curves: V^2/s^2 for flow runs), "accuracy",
         "predictions": [{"x", "target", "output"[, "label", "predicted"]}]}}}`` with
         sets ``train`` and ``test`` (empty without a test set), or ``data``.
 
@@ -125,7 +129,7 @@ def evaluate_run(folder: str | Path, data: str | Path | None = None) -> dict[str
         Not a run folder, a damaged checkpoint, data that changed or do not fit.
     """
     folder = Path(folder)
-    config, ckpt, trained = _read_run(folder)
+    config, ckpt, trained = read_run(folder)
     summary = json.loads((folder / "summary.json").read_text())
     info = summary.get("dataset") or {}
     task = config["task"]
@@ -141,8 +145,9 @@ def evaluate_run(folder: str | Path, data: str | Path | None = None) -> dict[str
         out["sets"]["data"] = _examples(problem, ckpt.k, x, y, labels, classes)
         return out
     d = _recorded_data(folder, config, problem0, ckpt.fingerprint)
+    scale = info.get("loss_scale", 1.0)
     out["sets"]["train"] = _examples(problem, ckpt.k, d.x_train, d.y_train, d.labels_train,
-                                     classes)
+                                     classes, scale)
     out["sets"]["test"] = _examples(problem, ckpt.k, d.x_test, d.y_test, d.labels_test,
-                                    classes)
+                                    classes, scale)
     return out

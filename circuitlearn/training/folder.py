@@ -20,7 +20,7 @@ from circuitlearn.errors import RunFolderError
 
 LOCK = ".lock"
 RUN_FILES = ("checkpoint.npz", "curves.csv", "curves.png", "summary.json", "trained.cir",
-             "best.cir")
+             "best.cir", "invariants.csv")
 
 
 class RunFolder:

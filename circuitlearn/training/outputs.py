@@ -72,7 +72,8 @@ def write_outputs(folder: Path, setup: Setup, *, rows: list, k: np.ndarray, best
     atomic_write(folder / "trained.cir", netlist_text(setup, k, [state]).encode())
     if best is not None:
         on = "test" if setup.dataset.has_test else "train"
-        note = (f"best state: lowest {on} loss {best.loss:.6g} V^2 at step {best.step}, "
+        unit = setup.dataset.info.get("loss_unit", "V^2")
+        note = (f"best state: lowest {on} loss {best.loss:.6g} {unit} at step {best.step}, "
                 f"t = {best.t:.6g} s")
         atomic_write(folder / "best.cir", netlist_text(setup, best.k, [note]).encode())
     write_json(folder / "summary.json", summary)
@@ -80,4 +81,5 @@ def write_outputs(folder: Path, setup: Setup, *, rows: list, k: np.ndarray, best
     if summary["status"] != "completed":
         title += f" [{summary['status']} at step {summary['steps']}]"
     plot_curves(curves_dict(rows), folder / "curves.png", title=title,
-                baselines=summary.get("baselines"))
+                baselines=summary.get("baselines"),
+                loss_unit=setup.dataset.info.get("loss_unit", "V^2"))

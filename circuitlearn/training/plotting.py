@@ -45,7 +45,7 @@ def save_figure(fig: plt.Figure, path: str | Path, dpi: int = 110) -> Path:
 
 
 def plot_curves(curves: dict[str, np.ndarray], path: str | Path, *, title: str = "",
-                baselines: dict[str, float] | None = None) -> Path:
+                baselines: dict[str, float] | None = None, loss_unit: str = "V^2") -> Path:
     r"""The learning curves of a run against time ``t`` (s), one panel per quantity.
 
     * loss :math:`L` (V^2), train and test, on a log axis;
@@ -65,6 +65,8 @@ def plot_curves(curves: dict[str, np.ndarray], path: str | Path, *, title: str =
         Experiment, rule and hyperparameters.
     baselines : dict, optional
         ``chance``, ``least_squares_train_accuracy``, ``least_squares_test_accuracy``.
+    loss_unit : str
+        Unit of the loss (``"V^2/s^2"`` for the flow-matching loss).
     """
     t = curves["t"]
     classification = np.any(np.isfinite(curves.get("test_accuracy", np.nan))) or np.any(
@@ -75,7 +77,7 @@ def plot_curves(curves: dict[str, np.ndarray], path: str | Path, *, title: str =
                              sharex=True, gridspec_kw={"height_ratios": [ratios[p]
                                                                           for p in panels]})
     ax = dict(zip(panels, axes, strict=True))
-    _loss_panel(ax["loss"], t, curves)
+    _loss_panel(ax["loss"], t, curves, loss_unit)
     if classification:
         _accuracy_panel(ax["accuracy"], t, curves, baselines or {})
     _power_panel(ax["power"], t, curves["power"])
@@ -96,13 +98,14 @@ def plot_curves(curves: dict[str, np.ndarray], path: str | Path, *, title: str =
     return save_figure(fig, path)
 
 
-def _loss_panel(ax: plt.Axes, t: np.ndarray, curves: dict[str, np.ndarray]) -> None:
+def _loss_panel(ax: plt.Axes, t: np.ndarray, curves: dict[str, np.ndarray],
+                unit: str) -> None:
     train, test = _positive(curves["train_loss"]), _positive(curves["test_loss"])
     ax.plot(t, train, label="train loss", color="C0")
     if np.any(np.isfinite(test)):
         ax.plot(t, test, label="test loss", color="C1", ls="--")
     log_axis(ax, np.concatenate([train, test]))
-    ax.set_ylabel(r"loss $L$ (V$^2$)")
+    ax.set_ylabel(f"loss $L$ ({unit})")
     ax.legend(loc="best", frameon=False)
 
 

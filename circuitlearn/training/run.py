@@ -220,8 +220,10 @@ class Run:
                           json_roundtrip(self.setup.experiment.to_dict()), status,
                           self.backend, wall, self.counter.count, self.fingerprint,
                           monitor.best)
-        save_checkpoint(self.folder.path, ckpt)
+        # invariants first: a kill in between leaves them ahead of the checkpoint, and a
+        # resume keeps only the checkpoint's rows
         self.invariants.write(self.folder.path, [int(r[0]) for r in rows[:last.nrows]])
+        save_checkpoint(self.folder.path, ckpt)
 
     def _finish(self, rows: list, monitor: Monitor, stop: Stop | None,
                 start: float) -> TrainingResult:

@@ -5,7 +5,10 @@ holds
 
 * ``train_loss``, ``test_loss``: :math:`L = \tfrac12 \langle \lVert V_O - y \rVert^2
   \rangle_b` over the training and test sets (V^2,
-  :func:`~circuitlearn.learning.metrics.mse_loss`; empty without a test set);
+  :func:`~circuitlearn.learning.metrics.mse_loss`; empty without a test set),
+  times the data set's ``info["loss_scale"]`` when it has one (flow data:
+  ``(lam/C)^2``, so the curves are the flow-matching loss in V^2/s^2,
+  :mod:`circuitlearn.learning.flowdata`);
 * ``train_accuracy``, ``test_accuracy``: fraction of rows with ``argmax V_O``
   equal to the label (classification only);
 * ``invariant_q``: :math:`Q = \sum_{e\ \mathrm{trainable}} k_e^2` (S^2,
@@ -52,8 +55,9 @@ def measure(setup: Setup, k: np.ndarray) -> tuple[float, ...]:
     if data.is_classification:
         acc_train = accuracy(out_train, data.labels_train)
         acc_test = accuracy(out_test, data.labels_test)
-    return (mse_loss(out_train, data.y_train), mse_loss(out_test, data.y_test), acc_train,
-            acc_test, q, power, at_bound)
+    scale = data.info.get("loss_scale", 1.0)
+    return (scale * mse_loss(out_train, data.y_train), scale * mse_loss(out_test, data.y_test),
+            acc_train, acc_test, q, power, at_bound)
 
 
 def baselines(setup: Setup) -> dict[str, float] | None:

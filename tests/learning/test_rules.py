@@ -150,7 +150,7 @@ def test_make_rule_names_and_errors():
     assert issubclass(ParameterError, CircuitLearnError)
     with pytest.raises(ParameterError):
         make_rule(problem, "ep", beta=0.1, nudge="voltage")
-    assert set(rule_registry.RULES.names()) == {"cl", "ep", "gradient", "dual"}
+    assert set(rule_registry.RULES.names()) == {"cl", "ep", "gradep", "gradient", "dual"}
 
 
 @pytest.mark.parametrize("name, params", RULES, ids=RULE_IDS)

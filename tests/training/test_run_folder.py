@@ -209,7 +209,8 @@ def test_resolved_config_holds_every_default(tmp_path):
     assert train["record_every"] == 2 and train["checkpoint_every"] == 3 and train["dt"] == 0.1
     assert config["task"]["data"] == {"kind": "teacher", "n_train": 8, "n_test": 8, "seed": 0,
                                       "input_range": [-1.0, 1.0],
-                                      "teacher_spread": [0.5, 2.0]}
+                                      "teacher_spread": [0.5, 2.0],
+                                      "augment": None, "orbit": None, "orbit_outputs": None}
     assert config["network"]["input_voltage"] == 1.0 and config["network"]["pairs"] is False
 
 
